@@ -1,0 +1,272 @@
+"""Loading labelled images: the HAM10000 folder layout and the NumPy layout of older tutorials.
+
+Both loaders return a :class:`LabelledImages` of preprocessed uint8 RGB arrays (N, 75, 100, 3),
+integer labels in :data:`trainer.info.CLASS_CODES` order, and lesion ids where known.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from trainer.info import CLASS_CODES, CODE_TO_INDEX, NUM_CLASSES
+from trainer.preprocess import (
+    CHANNELS,
+    INPUT_HEIGHT,
+    INPUT_WIDTH,
+    PREPROCESSING_SPEC,
+    preprocess_file,
+)
+
+METADATA_FILE = "HAM10000_metadata.csv"
+IMAGES_FOLDER = "HAM10000_images"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+DEFAULT_CACHE_DIR = Path(os.environ.get("LESION_CACHE_DIR", Path.home() / ".cache" / "lesion-trainer"))
+
+
+class DatasetError(ValueError):
+    """A dataset problem; the message names the file or row at fault."""
+
+
+@dataclass
+class LabelledImages:
+    """Preprocessed images with labels, in one consistent order."""
+
+    images: np.ndarray  # (N, 75, 100, 3) uint8 RGB
+    labels: np.ndarray  # (N,) int64 class indices
+    image_ids: list[str]
+    groups: list[str] | None  # lesion ids, or None when the source has none
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of images per class code."""
+        counts = np.bincount(self.labels, minlength=NUM_CLASSES)
+        return {code: int(n) for code, n in zip(CLASS_CODES, counts)}
+
+
+@dataclass(frozen=True)
+class LabelledFile:
+    """One image file and its diagnosis."""
+
+    image_id: str
+    path: Path
+    label: int
+    group: str | None
+
+
+def find_image(folder: Path, image_id: str) -> Path | None:
+    """Return ``folder/<image_id>.<jpg|jpeg|png>`` if one exists."""
+    for suffix in IMAGE_SUFFIXES:
+        candidate = folder / f"{image_id}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_ham_metadata(data_dir: Path) -> list[LabelledFile]:
+    """Read HAM10000_metadata.csv and resolve every row to an existing image file."""
+    metadata = data_dir / METADATA_FILE
+    images_dir = data_dir / IMAGES_FOLDER
+    if not metadata.is_file():
+        raise DatasetError(f"{metadata} not found: expected the HAM10000 layout ({METADATA_FILE} + {IMAGES_FOLDER}/)")
+    if not images_dir.is_dir():
+        raise DatasetError(f"{images_dir} not found: expected the HAM10000 layout")
+    with metadata.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing_columns = {"lesion_id", "image_id", "dx"} - set(rows[0] if rows else {})
+    if missing_columns:
+        raise DatasetError(f"{metadata} lacks column(s) {sorted(missing_columns)}")
+    return [_resolve_row(row, number, metadata, images_dir) for number, row in enumerate(rows, start=2)]
+
+
+def read_labels_csv(labels_csv: Path, images_dir: Path) -> list[LabelledFile]:
+    """Read a CSV with ``image_id,dx`` columns whose images are ``images_dir/<image_id>.jpg|.png``."""
+    with labels_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    missing_columns = {"image_id", "dx"} - set(rows[0] if rows else {})
+    if missing_columns:
+        raise DatasetError(f"{labels_csv} lacks column(s) {sorted(missing_columns)}")
+    return [_resolve_row(row, number, labels_csv, images_dir) for number, row in enumerate(rows, start=2)]
+
+
+def _resolve_row(row: dict, line: int, csv_path: Path, images_dir: Path) -> LabelledFile:
+    image_id, dx = (row.get("image_id") or "").strip(), (row.get("dx") or "").strip()
+    if dx not in CODE_TO_INDEX:
+        raise DatasetError(
+            f"{csv_path}, line {line} (image_id {image_id!r}): unknown dx {dx!r}; expected one of {list(CLASS_CODES)}"
+        )
+    path = find_image(images_dir, image_id) if image_id else None
+    if path is None:
+        raise DatasetError(f"{csv_path}, line {line}: no image file {images_dir / (image_id or '?')}.jpg/.png")
+    return LabelledFile(image_id, path, CODE_TO_INDEX[dx], (row.get("lesion_id") or "").strip() or None)
+
+
+def select_subset(files: list[LabelledFile], limit: int | None, seed: int) -> list[LabelledFile]:
+    """Pick ``limit`` files spread over the classes (round-robin over shuffled classes)."""
+    if limit is None or limit >= len(files):
+        return files
+    order = np.random.default_rng(seed).permutation(len(files))
+    rank_in_class: Counter[int] = Counter()
+    ranked = []
+    for index in order:
+        label = files[index].label
+        ranked.append((rank_in_class[label], len(ranked), index))
+        rank_in_class[label] += 1
+    chosen = sorted(index for _, _, index in sorted(ranked)[:limit])
+    return [files[i] for i in chosen]
+
+
+def decode_files(files: list[LabelledFile], cache_dir: Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
+    """Preprocess files to uint8 (N, 75, 100, 3), reusing a cache keyed by content hashes and spec."""
+    cache_path = None
+    if cache_dir is not None:
+        cache_path = Path(cache_dir) / f"images-{_content_key(files)}.npy"
+        if cache_path.is_file():
+            return np.load(cache_path)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        decoded = list(
+            tqdm(
+                pool.map(_preprocess_uint8, [f.path for f in files]),
+                total=len(files),
+                desc="decoding images",
+                unit="img",
+            )
+        )
+    images = np.stack(decoded) if decoded else np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH, CHANNELS), np.uint8)
+    if cache_path is not None:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache_path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(temporary, images)
+        os.replace(temporary, cache_path)
+    return images
+
+
+def _preprocess_uint8(path: Path) -> np.ndarray:
+    return np.clip(np.round(preprocess_file(path)), 0, 255).astype(np.uint8)
+
+
+def _content_key(files: list[LabelledFile]) -> str:
+    digest = hashlib.sha256(PREPROCESSING_SPEC["id"].encode())
+    for f in files:
+        digest.update(f.image_id.encode())
+        digest.update(hashlib.sha256(f.path.read_bytes()).digest())
+    return digest.hexdigest()[:24]
+
+
+def load_ham10000(
+    data_dir: str | Path, limit: int | None = None, seed: int = 0, cache_dir: Path | None = DEFAULT_CACHE_DIR
+) -> LabelledImages:
+    """Load the HAM10000 folder layout (metadata CSV + images folder)."""
+    files = select_subset(read_ham_metadata(Path(data_dir)), limit, seed)
+    return _from_files(files, cache_dir, source=f"HAM10000 layout at {data_dir}")
+
+
+def load_labelled_folder(
+    images_dir: str | Path, labels_csv: str | Path, cache_dir: Path | None = None
+) -> LabelledImages:
+    """Load any images folder with an ``image_id,dx`` labels CSV."""
+    files = read_labels_csv(Path(labels_csv), Path(images_dir))
+    return _from_files(files, cache_dir, source=f"images at {images_dir}, labels {labels_csv}")
+
+
+def _from_files(files: list[LabelledFile], cache_dir: Path | None, source: str) -> LabelledImages:
+    groups = [f.group for f in files]
+    return LabelledImages(
+        images=decode_files(files, cache_dir),
+        labels=np.array([f.label for f in files], dtype=np.int64),
+        image_ids=[f.image_id for f in files],
+        groups=groups if all(groups) else None,
+        source=source,
+    )
+
+
+def load_numpy(data_dir: str | Path, limit: int | None = None, seed: int = 0) -> LabelledImages:
+    """Load ``X.npy`` (N,75,100,3 uint8 RGB) and ``y.npy`` (indices or one-hot) of older tutorials."""
+    data_dir = Path(data_dir)
+    x_path, y_path, gray_path = data_dir / "X.npy", data_dir / "y.npy", data_dir / "X_g.npy"
+    if not x_path.is_file():
+        if gray_path.is_file():
+            raise DatasetError(
+                f"{data_dir} has only the grayscale X_g.npy: the model classifies colour photos and needs "
+                "colour X.npy (N,75,100,3 RGB)"
+            )
+        raise DatasetError(f"{x_path} not found")
+    if not y_path.is_file():
+        raise DatasetError(f"{y_path} not found")
+    images = _load_array(x_path)
+    labels = _labels_from_array(_load_array(y_path), y_path)
+    expected = (INPUT_HEIGHT, INPUT_WIDTH, CHANNELS)
+    if images.ndim != 4 or images.shape[1:] != expected:
+        raise DatasetError(f"{x_path} has shape {images.shape}; expected (N, {', '.join(map(str, expected))})")
+    if len(images) != len(labels):
+        raise DatasetError(f"{x_path} has {len(images)} images but {y_path} has {len(labels)} labels")
+    images = _as_uint8(images, x_path)
+    if gray_path.is_file():
+        _check_gray(gray_path, len(images))
+    files = [LabelledFile(str(i), x_path, int(label), None) for i, label in enumerate(labels)]
+    chosen = [int(f.image_id) for f in select_subset(files, limit, seed)]
+    return LabelledImages(images[chosen], labels[chosen], [str(i) for i in chosen], None, f"NumPy layout at {data_dir}")
+
+
+def _load_array(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DatasetError(f"cannot read {path}: {err}") from err
+
+
+def _labels_from_array(y: np.ndarray, path: Path) -> np.ndarray:
+    if y.ndim == 2 and y.shape[1] == NUM_CLASSES:
+        if not np.all(np.isfinite(y)) or not np.allclose(y.sum(axis=1), 1) or not np.all((y == 0) | (y == 1)):
+            raise DatasetError(f"{path}: one-hot rows must contain a single 1 and zeros elsewhere")
+        return y.argmax(axis=1).astype(np.int64)
+    if y.ndim != 1:
+        raise DatasetError(f"{path} has shape {y.shape}; expected (N,) class indices or (N, {NUM_CLASSES}) one-hot")
+    if not np.issubdtype(y.dtype, np.integer) and (not np.all(np.isfinite(y)) or not np.all(y == np.round(y))):
+        raise DatasetError(f"{path}: labels must be whole numbers (found NaN or fractions)")
+    if y.size and (y.min() < 0 or y.max() >= NUM_CLASSES):
+        bad = int(np.flatnonzero((y < 0) | (y >= NUM_CLASSES))[0])
+        raise DatasetError(f"{path}: label {y[bad]} at row {bad} is outside 0..{NUM_CLASSES - 1}")
+    return y.astype(np.int64)
+
+
+def _as_uint8(images: np.ndarray, path: Path) -> np.ndarray:
+    if images.dtype == np.uint8:
+        return images
+    if not np.issubdtype(images.dtype, np.number):
+        raise DatasetError(f"{path} has dtype {images.dtype}; expected uint8 RGB")
+    if not np.all(np.isfinite(images)):
+        raise DatasetError(f"{path} contains NaN or infinite pixel values")
+    if images.min() < 0 or images.max() > 255:
+        raise DatasetError(f"{path} pixel values span {images.min()}..{images.max()}; expected 0..255")
+    return np.round(images).astype(np.uint8)
+
+
+def _check_gray(path: Path, count: int) -> None:
+    gray = np.load(path, mmap_mode="r", allow_pickle=False)
+    if gray.shape[0] != count or gray.shape[1:3] != (INPUT_HEIGHT, INPUT_WIDTH):
+        raise DatasetError(f"{path} has shape {gray.shape}; expected ({count}, {INPUT_HEIGHT}, {INPUT_WIDTH}[, 1])")
+    print(f"note: {path.name} (grayscale) is accepted but unused: the colour model trains on X.npy")
+
+
+def load_dataset(data_dir: str | Path, limit: int | None = None, seed: int = 0) -> LabelledImages:
+    """Load a dataset folder in either layout, detected from its files."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DatasetError(f"dataset folder {data_dir} does not exist")
+    if (data_dir / METADATA_FILE).is_file():
+        return load_ham10000(data_dir, limit, seed)
+    if any((data_dir / name).is_file() for name in ("X.npy", "y.npy", "X_g.npy")):
+        return load_numpy(data_dir, limit, seed)
+    raise DatasetError(f"{data_dir} holds neither {METADATA_FILE} (HAM10000 layout) nor X.npy/y.npy (NumPy layout)")

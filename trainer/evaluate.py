@@ -1,0 +1,28 @@
+"""``trainer evaluate``: score any exported model folder on any labelled images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from trainer.datasets import LabelledFile, read_ham_metadata, read_labels_csv
+from trainer.metrics import classification_metrics
+from trainer.predict import ExportedModel
+from trainer.preprocess import preprocess_file
+
+
+def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
+    """Metrics of ``model`` on labelled files, decoded and preprocessed as the browser does."""
+    inputs = np.stack([preprocess_file(f.path) for f in files])
+    labels = np.array([f.label for f in files])
+    return classification_metrics(labels, model.predict_arrays(inputs))
+
+
+def evaluate_folder(
+    model_dir: Path, data: Path | None = None, images: Path | None = None, labels: Path | None = None
+) -> dict:
+    """Evaluate on a HAM10000-layout folder or an images folder with an ``image_id,dx`` CSV."""
+    files = read_ham_metadata(data) if data is not None else read_labels_csv(labels, images)
+    model = ExportedModel(model_dir)
+    return {"model": str(model_dir), **evaluate_files(model, files)}

@@ -1,0 +1,153 @@
+"""Exporting to TF.js layers format, writing the manifest, and swapping the folder in atomically."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from trainer.info import classes_for_manifest
+from trainer.keras_backend import keras, tf
+from trainer.preprocess import PREPROCESSING_SPEC
+
+MANIFEST_FILE = "manifest.json"
+MODEL_FILE = "model.json"
+MANIFEST_FORMAT = 1
+# Weight quantisation for the TF.js export (weights are de-quantised on load: smaller download, same speed).
+# uint8 applies to convolution/dense kernels only (the bulk of the bytes); biases and batch-norm stay float16.
+QUANTIZATION_MAPS: dict[str, dict | None] = {
+    "none": None,
+    "float16": {"float16": True},
+    "uint8": {"uint8": ["*kernel*"], "float16": True},
+}
+# Largest |p_exported - p_keras| accepted per quantisation: a broken export differs by far more.
+EXPORT_TOLERANCE = {"none": 1e-4, "float16": 2e-2, "uint8": 0.15}
+
+
+class ExportError(RuntimeError):
+    """The exported model failed its checks; the previous model folder was left untouched."""
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_inventory(folder: Path) -> list[dict]:
+    """Path, size and sha256 of every file under ``folder`` except the manifest itself."""
+    return [
+        {"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_of(p)}
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != MANIFEST_FILE
+    ]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shaped the exported model."""
+    import cv2
+    import sklearn
+    import tensorflowjs
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "tf_keras": keras.__version__,
+        "tensorflowjs": tensorflowjs.__version__,
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def save_tfjs(model: keras.Model, folder: Path, quantization: str) -> None:
+    """Write ``model.json`` + ``group1-shardNofM.bin`` (4 MiB shards) into ``folder``."""
+    import tensorflowjs
+
+    tensorflowjs.converters.save_keras_model(model, str(folder), quantization_dtype_map=QUANTIZATION_MAPS[quantization])
+
+
+def load_tfjs(folder: str | Path) -> keras.Model:
+    """Load an exported TF.js layers model back into tf-keras (weights de-quantised)."""
+    import tensorflowjs
+
+    return tensorflowjs.converters.load_keras_model(str(Path(folder) / MODEL_FILE))
+
+
+def build_manifest(folder: Path, model_info: dict, extra: dict) -> dict:
+    """The manifest: classes, preprocessing spec, model facts, file hashes, plus build facts in ``extra``."""
+    return {
+        "format_version": MANIFEST_FORMAT,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": {"file": MODEL_FILE, "format": "tfjs-layers", **model_info},
+        "classes": classes_for_manifest(),
+        "preprocessing": PREPROCESSING_SPEC,
+        **extra,
+        "versions": library_versions(),
+        "files": file_inventory(folder),
+    }
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write indented JSON with a trailing newline."""
+    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def verify_export(exported: np.ndarray, reference: np.ndarray, quantization: str) -> float:
+    """Compare the reloaded export's probabilities with the Keras model's; raise if they disagree."""
+    difference = float(np.abs(exported - reference).max())
+    if difference > EXPORT_TOLERANCE[quantization]:
+        raise ExportError(
+            f"exported model differs from Keras by {difference:.2e} (> {EXPORT_TOLERANCE[quantization]} for "
+            f"{quantization} weights): the export is broken; the previous model folder is untouched"
+        )
+    return difference
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name or platform.system() != "Linux":
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Replace ``out`` by ``staging``: one atomic exchange where possible, else two renames."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    if _exchange(staging, out):
+        shutil.rmtree(staging)
+        return
+    retired = out.with_name(f".{out.name}.old-{os.getpid()}")
+    os.replace(out, retired)
+    os.replace(staging, out)
+    shutil.rmtree(retired)
+
+
+def export_atomically(out: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write(staging_folder)`` in a sibling temporary folder and publish it only if it succeeds."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        write(staging)
+        staging.chmod(0o755)
+        publish(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)

@@ -1,0 +1,15 @@
+"""TensorFlow with the legacy tf-keras API, the only Keras whose export TF.js layers can load.
+
+Import ``tf`` and ``keras`` from here, never from tensorflow directly, so that the environment
+variable is set before TensorFlow is first imported (see ../shared/STACK.md).
+"""
+
+import os
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf
+import tf_keras as keras
+
+__all__ = ["keras", "tf"]

