@@ -8,6 +8,9 @@ import os
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# tensorflowjs imports tensorflow_decision_forests, whose welcome banner needs IPython when
+# stdout is captured (as under pytest): turn the banner off.
+os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
 import tensorflow as tf
 import tf_keras as keras

@@ -44,7 +44,8 @@ def _stratify_or_none(labels: np.ndarray) -> np.ndarray | None:
 
 
 def _grouped_holdout(labels, groups, fraction, seed, indices) -> tuple[np.ndarray, np.ndarray]:
-    folds = max(2, round(1 / fraction))
+    # Tiny datasets: StratifiedGroupKFold needs some class with at least as many members as folds.
+    folds = max(2, min(round(1 / fraction), int(np.bincount(labels[indices]).max())))
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # rare classes with fewer members than folds

@@ -1,0 +1,67 @@
+"""Metrics and temperature scaling."""
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.metrics import roc_auc_score
+
+from trainer.decision import choose_thresholds
+from trainer.metrics import classification_metrics, expected_calibration_error
+
+
+def _fake_predictions(n=700, seed=0, sharpness=3.0):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 7
+    logits = rng.normal(0, 1, (n, 7))
+    logits[np.arange(n), labels] += sharpness
+    return labels, logits
+
+
+def test_metrics_match_definitions():
+    labels, logits = _fake_predictions()
+    probabilities = softmax(logits, axis=1)
+    m = classification_metrics(labels, probabilities)
+    predictions = probabilities.argmax(1)
+    recalls = [(predictions[labels == c] == c).mean() for c in range(7)]
+    assert np.isclose(m["balanced_accuracy"], np.mean(recalls))
+    assert np.isclose(m["per_class"]["mel"]["recall"], recalls[4])
+    assert np.isclose(m["per_class"]["nv"]["auc"], roc_auc_score(labels == 5, probabilities[:, 5]))
+    tn = ((labels != 0) & (predictions != 0)).sum()
+    assert np.isclose(m["per_class"]["akiec"]["specificity"], tn / (labels != 0).sum())
+    assert np.array(m["confusion_matrix"]).sum() == 700 and m["n"] == 700
+
+
+def test_ece_is_zero_when_confidence_equals_accuracy():
+    labels = np.zeros(100, int)
+    probabilities = np.tile([1.0, 0, 0, 0, 0, 0, 0], (100, 1))
+    assert expected_calibration_error(labels, probabilities) == 0.0
+    probabilities = np.tile([0.5, 0.5, 0, 0, 0, 0, 0], (100, 1))  # 50% confident, 100% right
+    assert np.isclose(expected_calibration_error(labels, probabilities), 0.5)
+
+
+def test_temperature_scaling_fixes_overconfidence_and_folds_into_the_model():
+    from trainer.calibration import fit_temperature, fold_temperature, logits_model
+    from trainer.keras_backend import keras
+    from trainer.models.heads import softmax_output
+
+    labels, logits = _fake_predictions(sharpness=1.5)
+    overconfident = logits * 4
+    temperature = fit_temperature(overconfident, labels)
+    assert 2.5 < temperature < 6
+    before = expected_calibration_error(labels, softmax(overconfident, axis=1))
+    after = expected_calibration_error(labels, softmax(overconfident / temperature, axis=1))
+    assert after < before / 2
+
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, softmax_output(keras.layers.Dense(8, activation="relu")(inputs)))
+    x = np.random.default_rng(0).normal(size=(16, 5)).astype("float32")
+    raw_logits = logits_model(model).predict(x, verbose=0)
+    fold_temperature(model, 2.0)
+    assert np.allclose(model.predict(x, verbose=0), softmax(raw_logits / 2.0, axis=1), atol=1e-6)
+
+
+def test_thresholds_are_chosen_on_the_given_data():
+    labels, logits = _fake_predictions(sharpness=2.0)
+    decision = choose_thresholds(labels, softmax(logits, axis=1))
+    assert decision["validation_accuracy_above"] >= 0.85
+    assert decision["validation_urgent_sensitivity"] >= 0.9
+    assert decision["urgent_classes"] == ["akiec", "bcc", "mel"]
