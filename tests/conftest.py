@@ -11,7 +11,7 @@ import pytest
 # Keep the decoded-image cache of test runs out of the user's home cache.
 os.environ.setdefault("LESION_CACHE_DIR", tempfile.mkdtemp(prefix="lesion-test-cache-"))
 
-from tests.image_factory import write_ham_layout  # noqa: E402
+from tests.image_factory import write_ham_layout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "ham10000"

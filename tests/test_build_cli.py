@@ -70,8 +70,17 @@ def test_evaluate_on_labelled_folder(tiny_model, ham_layout, tmp_path):
         for row in list(csv.DictReader((ham_layout / "HAM10000_metadata.csv").open()))[::3]:
             writer.writerow([row["image_id"], row["dx"]])
     out = tmp_path / "metrics.json"
-    _cli("evaluate", "--model", str(tiny_model), "--images", str(ham_layout / "HAM10000_images"),
-         "--labels", str(labels), "--json", str(out))
+    _cli(
+        "evaluate",
+        "--model",
+        str(tiny_model),
+        "--images",
+        str(ham_layout / "HAM10000_images"),
+        "--labels",
+        str(labels),
+        "--json",
+        str(out),
+    )
     metrics = json.loads(out.read_text())
     assert metrics["n"] == 14
     for key in ("accuracy", "balanced_accuracy", "macro_auc", "ece"):
@@ -92,8 +101,9 @@ def test_build_error_names_the_file_and_keeps_the_previous_model(tiny_model, ham
     data = shutil.copytree(ham_layout, tmp_path / "broken")
     victim = data / "HAM10000_images" / "ISIC_0300001.jpg"
     victim.write_bytes(b"not a jpeg")
-    result = _cli("build", "--data", str(data), "--out", str(out), "--arch", "compact-cnn", "--epochs", "1",
-                  check=False)
+    result = _cli(
+        "build", "--data", str(data), "--out", str(out), "--arch", "compact-cnn", "--epochs", "1", check=False
+    )
     assert result.returncode == 2 and "ISIC_0300001.jpg" in result.stderr
     assert _tree_digest(out) == before
     assert not [p for p in tmp_path.iterdir() if "staging" in p.name]

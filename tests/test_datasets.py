@@ -110,7 +110,7 @@ def test_grayscale_only_numpy_layout_is_explained(tmp_path):
 def test_corrupt_npy_names_the_file(tmp_path):
     (tmp_path / "X.npy").write_bytes(b"garbage")
     np.save(tmp_path / "y.npy", np.zeros(3, int))
-    with pytest.raises(DatasetError, match="X.npy"):
+    with pytest.raises(DatasetError, match=r"X\.npy"):
         load_dataset(tmp_path)
 
 

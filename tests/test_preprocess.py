@@ -37,7 +37,7 @@ def test_crop_box_is_centred_and_3_to_4_for_many_sizes():
     for width in range(1, 60, 7):
         for height in range(1, 60, 5):
             box = centre_crop_box(width, height)
-            assert 0 <= box.x and box.x + box.width <= width and 0 <= box.y and box.y + box.height <= height
+            assert box.x >= 0 and box.x + box.width <= width and box.y >= 0 and box.y + box.height <= height
             assert abs(box.height * 4 / 3 - box.width) <= 1  # aspect 3:4 within rounding
             assert abs((width - box.width) - 2 * box.x) <= 1 and abs((height - box.height) - 2 * box.y) <= 1
 
@@ -45,7 +45,7 @@ def test_crop_box_is_centred_and_3_to_4_for_many_sizes():
 def test_output_shape_dtype_and_range(tmp_path):
     out = preprocess_file(write_rgb(tmp_path / "a.png", lesion_like(301, 157)))
     assert out.shape == (INPUT_HEIGHT, INPUT_WIDTH, 3) and out.dtype == np.float32
-    assert 0 <= out.min() and out.max() <= 255
+    assert out.min() >= 0 and out.max() <= 255
 
 
 def test_shrinking_is_area_average_in_rgb_order():
@@ -106,5 +106,5 @@ def test_undecodable_files_raise_an_error_naming_the_file(tmp_path, name, conten
 
 
 def test_missing_file_names_the_file(tmp_path):
-    with pytest.raises(ImageDecodeError, match="nope.jpg"):
+    with pytest.raises(ImageDecodeError, match=r"nope\.jpg"):
         decode_image(tmp_path / "nope.jpg")

@@ -50,6 +50,7 @@ class BuildOptions:
     seed: int = 0
     seed_config: bool = False
     imbalance: str | None = None
+    learning_rate: float | None = None
     quantization: str = "uint8"
 
 
@@ -97,6 +98,8 @@ def build(options: BuildOptions) -> dict:
     recipe: Recipe = recipe_for(options.arch, options.epochs, options.seed_config)
     if options.imbalance:
         recipe.imbalance = options.imbalance
+    if options.learning_rate:
+        recipe.learning_rate = options.learning_rate
     print(f"split ({split.kind}): train {len(split.train)}, validation {len(split.validation)}, test {len(split.test)}")
 
     model = build_model(options.arch)

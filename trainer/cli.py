@@ -68,6 +68,7 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--imbalance", choices=IMBALANCE_MODES, help="class weighting (default: the recipe's, sqrt-weights)"
     )
+    build.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's)")
     build.add_argument("--seed", type=int, default=0, help="random seed for subset, split and training (default: 0)")
     build.add_argument(
         "--quantize",
@@ -113,6 +114,7 @@ def run_build(args: argparse.Namespace) -> int:
         seed=args.seed,
         seed_config=args.config == "seed",
         imbalance=args.imbalance,
+        learning_rate=args.learning_rate,
         quantization=args.quantize,
     )
     metrics = build(options)

@@ -58,7 +58,7 @@ def recipe_for(arch: str, epochs: int | None, seed_config: bool) -> Recipe:
             augment=False,
         )
     elif arch == "efficientnet-lite0":
-        recipe = Recipe(epochs=12, head_epochs=2, learning_rate=3e-4)
+        recipe = Recipe(epochs=12, head_epochs=2, learning_rate=1e-4)
     else:
         recipe = Recipe(epochs=30, head_epochs=0, learning_rate=2e-3, patience=8)
     if epochs is not None:

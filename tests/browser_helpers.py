@@ -1,0 +1,145 @@
+"""Helpers for browser tests: run the web app on a loopback port and drive it with Chromium.
+
+Not a test module itself. Typical use::
+
+    with run_server({"LESION_MODEL_DIR": str(model_dir)}) as base_url, sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        open_classifier(page, base_url)
+        probabilities = classify_file(page, "photo.jpg")
+        pixels = last_input(page)  # float32 (75, 100, 3), compare with preprocess_file
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from playwright.sync_api import Browser, Page, Playwright
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+
+
+@contextmanager
+def run_server(env: Mapping[str, str] | None = None, timeout_s: float = 30.0) -> Iterator[str]:
+    """Run ``uvicorn webapp.main:app`` on a free loopback port; yield its base URL.
+
+    ``env`` adds to the current environment (e.g. LESION_MODEL_DIR). The server is stopped
+    on exit; its log is included in the error if it fails to start.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "webapp.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            try:
+                _wait_healthy(f"{base_url}/healthz", process, timeout_s)
+            except (RuntimeError, TimeoutError) as err:
+                log.seek(0)
+                raise RuntimeError(f"{err}\n--- uvicorn log ---\n{log.read().decode(errors='replace')}") from err
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Headless Chromium: Debian's /usr/bin/chromium if present, else Playwright's own build."""
+    executable = str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.exists() else None
+    return playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS), headless=True)
+
+
+def open_classifier(page: Page, base_url: str, timeout_ms: float = 60_000) -> None:
+    """Open the classifier page and wait until the model is loaded and warmed up (or fail)."""
+    page.goto(f"{base_url}/")
+    page.wait_for_selector("body[data-model-state=ready], body[data-model-state=error]", timeout=timeout_ms)
+    if page.get_attribute("body", "data-model-state") == "error":
+        raise RuntimeError(f"the page could not load the model: {page.inner_text('#model-status')}")
+
+
+def classify_file(page: Page, path: str | Path, timeout_ms: float = 60_000) -> list[float] | None:
+    """Choose a file in the page; return the probabilities, or None if the page showed an error.
+
+    The page marks #results "working" synchronously on change, so waiting for "done" or
+    "error" afterwards cannot see the previous file's result. (Selectors, not
+    ``wait_for_function``: the page's CSP forbids the string evaluation that it uses, unless the
+    browser context is created with ``bypass_csp=True``.)
+    """
+    page.set_input_files("input#image-input", str(path))
+    page.wait_for_selector(
+        "#results[data-state=done], #results[data-state=error]", state="attached", timeout=timeout_ms
+    )
+    if page.get_attribute("#results", "data-state") == "error":
+        return None
+    return page.evaluate("window.lesionApp.lastProbabilities")
+
+
+def last_input(page: Page) -> np.ndarray:
+    """The last model input as float32 (height, width, 3), fetched as base64 (fast)."""
+    import numpy as np
+
+    encoded, height, width = page.evaluate(
+        """() => {
+            const input = window.lesionApp.lastInput;
+            const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+            let text = '';
+            for (let i = 0; i < bytes.length; i += 0x8000) {
+                text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+            }
+            const { height, width } = window.lesionApp.inputSize;
+            return [btoa(text), height, width];
+        }"""
+    )
+    return np.frombuffer(base64.b64decode(encoded), dtype="<f4").reshape(height, width, 3)
