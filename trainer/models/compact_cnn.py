@@ -1,4 +1,8 @@
-"""A compact from-scratch CNN: separable convolutions, batch norm, global pooling (~0.1M params)."""
+"""A compact from-scratch CNN: depthwise-separable convolutions, batch norm, global pooling (~40k params).
+
+Separable blocks are written as DepthwiseConv2D + 1x1 Conv2D: TF.js rejects the
+SeparableConv2D config that tf-keras exports (kernelInitializer fields).
+"""
 
 from trainer.keras_backend import keras
 from trainer.models.heads import image_input, softmax_output
@@ -12,7 +16,8 @@ def build_compact_cnn(widths: tuple[int, ...] = (32, 64, 128, 192)) -> keras.Mod
     x = keras.layers.BatchNormalization()(x)
     x = keras.layers.ReLU()(x)
     for width in widths[1:]:
-        x = keras.layers.SeparableConv2D(width, 3, padding="same", use_bias=False)(x)
+        x = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+        x = keras.layers.Conv2D(width, 1, use_bias=False)(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D(padding="same")(x)

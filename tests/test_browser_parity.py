@@ -1,0 +1,108 @@
+"""The browser and Python agree: same 75x100 input pixels, same probabilities, same top class.
+
+Headless Chromium (Playwright) runs the real page against a uvicorn server this module starts on a
+free loopback port; the reference is `python -m trainer predict --json` on the same files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.browser_helpers import classify_file, last_input, launch_chromium, open_classifier, run_server
+from tests.conftest import REAL_DATA, REPO_ROOT, SHIPPED_MODEL, needs_real_data
+from tests.image_factory import lesion_like, parity_image_set, write_rgb
+from trainer.info import CLASS_CODES
+from trainer.preprocess import preprocess_file
+
+pytestmark = pytest.mark.browser
+
+PIXEL_TOLERANCE = 1.0  # grey levels, max abs
+PROBABILITY_TOLERANCE = 1e-3  # max abs
+
+
+@pytest.fixture(scope="module")
+def parity_model(request) -> Path:
+    """The committed model when there is one (the product), else the tiny test model."""
+    if (SHIPPED_MODEL / "model.json").is_file():
+        return SHIPPED_MODEL
+    return request.getfixturevalue("tiny_model")
+
+
+@pytest.fixture(scope="module")
+def page(parity_model):
+    from playwright.sync_api import sync_playwright
+
+    with run_server({"LESION_MODEL_DIR": str(parity_model)}) as base_url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        open_classifier(page, base_url)
+        yield page
+        browser.close()
+
+
+def reference_predictions(model: Path, images: list[Path]) -> dict[str, dict[str, float]]:
+    """`trainer predict --json` run as a user would run it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "predict", "--model", str(model), "--json", *map(str, images)],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def assert_parity(page, model: Path, images: list[Path]) -> dict[str, float]:
+    """Check every image; return the worst pixel and probability differences seen."""
+    reference = reference_predictions(model, images)
+    worst = {"pixel": 0.0, "probability": 0.0, "images": len(images)}
+    for image in images:
+        browser_probabilities = classify_file(page, image)
+        assert browser_probabilities is not None, f"the page refused {image.name}"
+        pixel_diff = float(np.abs(last_input(page) - preprocess_file(image)).max())
+        python_probabilities = np.array([reference[str(image)][code] for code in CLASS_CODES])
+        probability_diff = float(np.abs(np.array(browser_probabilities) - python_probabilities).max())
+        assert pixel_diff <= PIXEL_TOLERANCE, f"{image.name}: input pixels differ by {pixel_diff}"
+        assert probability_diff <= PROBABILITY_TOLERANCE, f"{image.name}: probabilities differ by {probability_diff}"
+        assert int(np.argmax(browser_probabilities)) == int(np.argmax(python_probabilities)), image.name
+        rows = page.eval_on_selector_all(
+            "#results [data-class][data-probability]", "rows => rows.map(r => [r.dataset.class, r.dataset.probability])"
+        )
+        shown = {code: float(p) for code, p in rows}
+        assert set(shown) == set(CLASS_CODES)
+        assert max(abs(shown[c] - browser_probabilities[i]) for i, c in enumerate(CLASS_CODES)) < 1e-6
+        worst["pixel"] = max(worst["pixel"], pixel_diff)
+        worst["probability"] = max(worst["probability"], probability_diff)
+    return worst
+
+
+def test_generated_images_match_python(page, parity_model, tmp_path_factory):
+    images = parity_image_set(tmp_path_factory.mktemp("parity"))
+    worst = assert_parity(page, parity_model, images)
+    print(f"generated images: {worst}")
+
+
+@needs_real_data
+def test_real_ham10000_images_match_python(page, parity_model):
+    with (REAL_DATA / "HAM10000_metadata.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    chosen: list[Path] = []
+    for code in CLASS_CODES:
+        chosen += [REAL_DATA / "HAM10000_images" / f"{r['image_id']}.jpg" for r in rows if r["dx"] == code][:3]
+    worst = assert_parity(page, parity_model, chosen)
+    print(f"real images: {worst}")
+
+
+def test_non_image_shows_an_alert_and_the_page_keeps_working(page, tmp_path):
+    bogus = tmp_path / "notes.jpg"
+    bogus.write_text("this is a text file, not a photo")
+    assert classify_file(page, bogus) is None
+    alert = page.locator("[role=alert]")
+    assert alert.is_visible() and len(alert.inner_text().strip()) > 10
+    good = write_rgb(tmp_path / "good.jpg", lesion_like(150, 200))
+    assert classify_file(page, good) is not None
+    assert page.get_attribute("#results", "data-state") == "done"

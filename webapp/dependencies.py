@@ -1,0 +1,18 @@
+"""Request-scoped accessors for objects that create_app stores on the application."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from webapp.config import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    """The Settings the application was created with."""
+    return request.app.state.settings
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    """The Jinja2 environment for templates/."""
+    return request.app.state.templates
