@@ -51,7 +51,10 @@ def reference_predictions(model: Path, images: list[Path]) -> dict[str, dict[str
     """`trainer predict --json` run as a user would run it."""
     result = subprocess.run(
         [sys.executable, "-m", "trainer", "predict", "--model", str(model), "--json", *map(str, images)],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(result.stdout)
 
