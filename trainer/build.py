@@ -22,7 +22,7 @@ from trainer.export import (
 )
 from trainer.keras_backend import keras
 from trainer.metrics import classification_metrics, expected_calibration_error
-from trainer.models import build_model
+from trainer.models import build_model, inference_model
 from trainer.report import (
     plot_confusion_matrix,
     plot_reliability,
@@ -109,6 +109,7 @@ def build(options: BuildOptions) -> dict:
         for name, idx in (("train", split.train), ("validation", split.validation), ("test", split.test))
     }
     result = train_model(model, part["train"], part["validation"], recipe, log_dir, options.seed)
+    model.save(log_dir / "trained_model.h5")  # kept beside the output, for re-export and inspection
 
     val_logits = logits_model(model).predict(part["validation"][0].astype(np.float32), verbose=0)
     test_before = _predict(model, part["test"][0])
@@ -140,7 +141,7 @@ def build(options: BuildOptions) -> dict:
     decision = choose_thresholds(part["validation"][1], val_probabilities)
 
     def write(folder: Path) -> None:
-        save_tfjs(model, folder, options.quantization)
+        save_tfjs(inference_model(model), folder, options.quantization)
         exported_probabilities = _predict(load_tfjs(folder), part["test"][0])
         metrics["export"] = {
             "quantization": options.quantization,

