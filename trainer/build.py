@@ -20,6 +20,7 @@ from trainer.export import (
     verify_export,
     write_json,
 )
+from trainer.image_checks import image_check_thresholds
 from trainer.keras_backend import keras
 from trainer.metrics import classification_metrics, expected_calibration_error
 from trainer.models import build_model, inference_model
@@ -51,6 +52,8 @@ class BuildOptions:
     seed_config: bool = False
     imbalance: str | None = None
     learning_rate: float | None = None
+    train_batch_norm: bool = False
+    patience: int | None = None
     quantization: str = "uint8"
 
 
@@ -100,6 +103,9 @@ def build(options: BuildOptions) -> dict:
         recipe.imbalance = options.imbalance
     if options.learning_rate:
         recipe.learning_rate = options.learning_rate
+    if options.patience:
+        recipe.patience = options.patience
+    recipe.train_batch_norm = options.train_batch_norm
     print(f"split ({split.kind}): train {len(split.train)}, validation {len(split.validation)}, test {len(split.test)}")
 
     model = build_model(options.arch)
@@ -139,6 +145,7 @@ def build(options: BuildOptions) -> dict:
         "history": result.history,
     }
     decision = choose_thresholds(part["validation"][1], val_probabilities)
+    decision["image_checks"] = image_check_thresholds(part["validation"][0])
 
     def write(folder: Path) -> None:
         save_tfjs(inference_model(model), folder, options.quantization)

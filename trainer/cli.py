@@ -69,6 +69,10 @@ def make_parser() -> argparse.ArgumentParser:
         "--imbalance", choices=IMBALANCE_MODES, help="class weighting (default: the recipe's, sqrt-weights)"
     )
     build.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's)")
+    build.add_argument(
+        "--train-batch-norm", action="store_true", help="fine-tune the backbone's batch norms too (default: frozen)"
+    )
+    build.add_argument("--patience", type=_positive_int, help="early-stopping patience in epochs")
     build.add_argument("--seed", type=int, default=0, help="random seed for subset, split and training (default: 0)")
     build.add_argument(
         "--quantize",
@@ -115,6 +119,8 @@ def run_build(args: argparse.Namespace) -> int:
         seed_config=args.config == "seed",
         imbalance=args.imbalance,
         learning_rate=args.learning_rate,
+        train_batch_norm=args.train_batch_norm,
+        patience=args.patience,
         quantization=args.quantize,
     )
     metrics = build(options)

@@ -31,6 +31,7 @@ class Recipe:
     patience: int = 5
     seed_config: bool = False
     augment: bool = True
+    train_batch_norm: bool = False
 
 
 @dataclass
@@ -58,7 +59,7 @@ def recipe_for(arch: str, epochs: int | None, seed_config: bool) -> Recipe:
             augment=False,
         )
     elif arch == "efficientnet-lite0":
-        recipe = Recipe(epochs=12, head_epochs=2, learning_rate=1e-4)
+        recipe = Recipe(epochs=16, head_epochs=2, learning_rate=1e-4, patience=8)
     else:
         recipe = Recipe(epochs=30, head_epochs=0, learning_rate=2e-3, patience=8)
     if epochs is not None:
@@ -109,11 +110,12 @@ class BalancedAccuracyMonitor(keras.callbacks.Callback):
         print(f"  val_balanced_accuracy {score:.4f} (best {self.best:.4f} at epoch {self.best_epoch})")
 
 
-def _set_backbone_trainable(model: keras.Model, trainable: bool) -> None:
-    """Freeze/unfreeze the pretrained trunk; its batch norms stay frozen (inference mode) always."""
+def _set_backbone_trainable(model: keras.Model, trainable: bool, train_batch_norm: bool = False) -> None:
+    """Freeze/unfreeze the pretrained trunk; its batch norms stay frozen (inference mode) unless asked."""
     for layer in model.layers:
         if layer.name.startswith(BACKBONE_PREFIX):
-            layer.trainable = trainable and not isinstance(layer, keras.layers.BatchNormalization)
+            is_bn = isinstance(layer, keras.layers.BatchNormalization)
+            layer.trainable = trainable and (train_batch_norm or not is_bn)
 
 
 def _compile(model: keras.Model, recipe: Recipe, learning_rate, seed_config: bool) -> None:
@@ -164,7 +166,7 @@ def train_model(
         )
         _merge_history(result.history, history)
     if has_backbone:
-        _set_backbone_trainable(model, True)
+        _set_backbone_trainable(model, True, recipe.train_batch_norm)
     main_epochs = recipe.epochs - (recipe.head_epochs if has_backbone else 0)
     if main_epochs > 0:
         steps = main_epochs * int(np.ceil(len(train[1]) / recipe.batch_size))
