@@ -134,3 +134,14 @@ def test_successful_export_replaces_the_folder(tmp_path):
     export_atomically(out, lambda folder: (folder / "new.txt").write_text("new"))
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifacts"]
+
+
+def test_export_removes_staging_folders_of_dead_builds(tmp_path):
+    from trainer.export import export_atomically
+
+    out = tmp_path / "artifacts"
+    stale = tmp_path / ".artifacts.staging-999999999-abcd"  # no such process
+    stale.mkdir()
+    (stale / "model.json").write_text("{}")
+    export_atomically(out, lambda folder: (folder / "new.txt").write_text("new"))
+    assert not stale.exists() and (out / "new.txt").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def _predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
 def build(options: BuildOptions) -> dict:
     """Run the whole build and return the metrics written to the report."""
+    started = time.monotonic()
     data = cap_per_class(load_dataset(options.data, options.limit, options.seed), options.max_per_class, options.seed)
     print(f"loaded {len(data)} images from {data.source}: {data.class_counts()}")
     split = make_split(options.split, data.labels, data.groups, options.seed)
@@ -159,6 +161,7 @@ def build(options: BuildOptions) -> dict:
         }
         metrics["test"] = classification_metrics(test_labels, exported_probabilities)
         metrics["export"]["test_exported"] = _headline(metrics["test"])
+        metrics["training"]["build_seconds"] = time.monotonic() - started
         report = folder / REPORT_FOLDER
         report.mkdir()
         plot_training_curves(result.history, report / "training_curves.png")

@@ -150,11 +150,35 @@ def publish(staging: Path, out: Path) -> None:
     shutil.rmtree(retired)
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Delete the staging and retired folders of ``out`` whose build process is gone (killed builds)."""
+    removed = []
+    for folder in out.parent.glob(f".{out.name}.*-*"):
+        kind, _, rest = folder.name.removeprefix(f".{out.name}.").partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind in ("staging", "old") and pid.isdigit() and folder.is_dir() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def export_atomically(out: Path, write: Callable[[Path], None]) -> None:
     """Run ``write(staging_folder)`` in a sibling temporary folder and publish it only if it succeeds."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    remove_stale_staging(out)
+    # The PID in the name tells a later build whether this folder's build is still running.
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-{os.getpid()}-", dir=out.parent))
     try:
         write(staging)
         staging.chmod(0o755)
