@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up the serving dependencies only (no TensorFlow) and run the app with the committed model.
-# HOST, PORT and LESION_MODEL_DIR may be set in the environment.
+# Environment: HOST (default 127.0.0.1), PORT (8000), WEB_CONCURRENCY (uvicorn workers, 1),
+# LESION_MODEL_DIR (default model_artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,4 +10,4 @@ python="${PYTHON:-python3}"
 .venv-serve/bin/python -m pip install -q --upgrade pip
 .venv-serve/bin/python -m pip install -q -e .
 npm ci --omit=dev --no-audit --no-fund --loglevel=error
-exec .venv-serve/bin/uvicorn webapp.main:app --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
+exec .venv-serve/bin/python -m webapp

@@ -20,14 +20,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, JSHandle, Page, Playwright
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,10 +95,23 @@ def run_server(env: Mapping[str, str] | None = None, timeout_s: float = 30.0) ->
                 process.wait()
 
 
-def launch_chromium(playwright: Playwright) -> Browser:
+def launch_chromium(playwright: Playwright, extra_args: Sequence[str] = ()) -> Browser:
     """Headless Chromium: Debian's /usr/bin/chromium if present, else Playwright's own build."""
     executable = str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.exists() else None
-    return playwright.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS), headless=True)
+    return playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, *extra_args], headless=True)
+
+
+@contextmanager
+def browser_session(model_dir: Path, extra_args: Sequence[str] = ()) -> Iterator[tuple[str, Browser]]:
+    """A server for ``model_dir`` and a headless Chromium; yield (base URL, browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with run_server({"LESION_MODEL_DIR": str(model_dir)}) as base_url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright, extra_args)
+        try:
+            yield base_url, browser
+        finally:
+            browser.close()
 
 
 def open_classifier(page: Page, base_url: str, timeout_ms: float = 60_000) -> None:
@@ -118,12 +131,52 @@ def classify_file(page: Page, path: str | Path, timeout_ms: float = 60_000) -> l
     browser context is created with ``bypass_csp=True``.)
     """
     page.set_input_files("input#image-input", str(path))
+    return wait_for_result(page, timeout_ms)
+
+
+def wait_for_result(page: Page, timeout_ms: float = 60_000) -> list[float] | None:
+    """After an action that starts a prediction (the page marks #results "working" synchronously):
+    the probabilities, or None if the page showed an error."""
     page.wait_for_selector(
         "#results[data-state=done], #results[data-state=error]", state="attached", timeout=timeout_ms
     )
     if page.get_attribute("#results", "data-state") == "error":
         return None
     return page.evaluate("window.lesionApp.lastProbabilities")
+
+
+def file_in_page(page: Page, path: str | Path, mime: str = "") -> JSHandle:
+    """A ``File`` with the bytes and name of ``path``, created inside the page."""
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return page.evaluate_handle(
+        """([data, name, type]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            return new File([bytes], name, { type });
+        }""",
+        [data, Path(path).name, mime],
+    )
+
+
+def drop_file(page: Page, path: str | Path, target: str = "#drop-zone") -> list[float] | None:
+    """Drag and drop a file onto ``target``; the probabilities, or None on an error."""
+    transfer = page.evaluate_handle(
+        "(file) => { const dt = new DataTransfer(); dt.items.add(file); return dt; }", file_in_page(page, path)
+    )
+    page.dispatch_event(target, "drop", {"dataTransfer": transfer})
+    return wait_for_result(page)
+
+
+def paste_file(page: Page, path: str | Path) -> list[float] | None:
+    """Paste a file as from the clipboard; the probabilities, or None on an error."""
+    page.evaluate(
+        """(file) => {
+            const dt = new DataTransfer();
+            dt.items.add(file);
+            document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+        }""",
+        file_in_page(page, path),
+    )
+    return wait_for_result(page)
 
 
 def last_input(page: Page) -> np.ndarray:

@@ -40,3 +40,14 @@ def tiny_model(tmp_path_factory, ham_layout) -> Path:
     out = tmp_path_factory.mktemp("models") / "tiny"
     build(BuildOptions(data=ham_layout, out=out, arch="compact-cnn", epochs=1, quantization="float16"))
     return out
+
+
+@pytest.fixture(scope="session")
+def app_model(request) -> Path:
+    """The model the web app serves in browser tests: LESION_TEST_MODEL when set (a candidate
+    model folder), else the committed one when there is one (the product), else the tiny test model."""
+    if os.environ.get("LESION_TEST_MODEL"):
+        return Path(os.environ["LESION_TEST_MODEL"])
+    if (SHIPPED_MODEL / "model.json").is_file():
+        return SHIPPED_MODEL
+    return request.getfixturevalue("tiny_model")

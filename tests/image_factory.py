@@ -104,3 +104,113 @@ def write_ham_layout(folder: Path, per_class: int = 6, size: tuple[int, int] = (
         for row in rows:
             writer.writerow({**row, "dx_type": "histo", "age": 50, "sex": "male"})
     return folder
+
+
+def _text_like(height: int, width: int, seed: int) -> np.ndarray:
+    """Black typed lines on white paper."""
+    rng = np.random.default_rng(seed)
+    page = np.full((height, width, 3), 255, np.uint8)
+    scale = height / 300
+    for line in range(1, int(height / (28 * scale))):
+        words = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz    "), 40))
+        cv2.putText(
+            page, words, (int(10 * scale), int(line * 28 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, (0, 0, 0), 2
+        )
+    return page
+
+
+def non_lesion_images(height: int = 300, width: int = 400, seed: int = 0) -> dict[str, np.ndarray]:
+    """Photos that are not dermatoscope lesion images (uint8 RGB), by kind, for the photo checks."""
+    rng = np.random.default_rng(seed)
+
+    def flat(rgb: tuple[int, int, int]) -> np.ndarray:
+        return np.full((height, width, 3), rgb, np.uint8)
+
+    blurred = cv2.GaussianBlur(lesion_like(height, width, seed), (0, 0), sigmaX=width / 40)
+    return {
+        "black": flat((0, 0, 0)),
+        "white": flat((255, 255, 255)),
+        "grey": flat((128, 128, 128)),
+        "flat_skin": flat((224, 172, 140)),
+        "flat_red": flat((200, 30, 30)),
+        "flat_green": flat((40, 160, 60)),
+        "sky_blue": flat((135, 206, 235)),
+        "noise": rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+        "blurred_lesion": blurred,
+        "dark_lesion": (lesion_like(height, width, seed) * 0.25).astype(np.uint8),
+        "grey_lesion": np.repeat(cv2.cvtColor(lesion_like(height, width, seed), cv2.COLOR_RGB2GRAY)[..., None], 3, 2),
+        "text": _text_like(height, width, seed),
+    }
+
+
+def write_cmyk_jpeg(path: Path, rgb: np.ndarray) -> Path:
+    """A four-component (CMYK) JPEG, as print workflows save them."""
+    from PIL import Image
+
+    Image.fromarray(rgb).convert("CMYK").save(path, "JPEG", quality=90)
+    return path
+
+
+def write_png16(path: Path, rgb: np.ndarray) -> Path:
+    """A 16-bit-per-channel PNG holding the 8-bit image scaled by 257 (so >> 8 gives it back)."""
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR).astype(np.uint16) * 257)
+    return path
+
+
+def write_animated_gif(path: Path, frames: list[np.ndarray]) -> Path:
+    """A looping animated GIF."""
+    from PIL import Image
+
+    images = [Image.fromarray(frame) for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=200, loop=0)
+    return path
+
+
+def write_webp(path: Path, rgb: np.ndarray) -> Path:
+    """A lossy WebP."""
+    from PIL import Image
+
+    Image.fromarray(rgb).save(path, "WEBP", quality=90)
+    return path
+
+
+def write_large_png(path: Path, height: int = 8000, width: int = 10000) -> Path:
+    """A huge but mostly flat PNG (compresses to well under a megabyte): skin with a dark spot."""
+    image = np.full((height, width, 3), (224, 172, 140), np.uint8)
+    image[height * 3 // 8 : height * 5 // 8, width * 2 // 5 : width * 3 // 5] = (90, 55, 40)
+    return write_rgb(path, image)
+
+
+def write_truncated(path: Path, source: Path, keep: float = 0.5) -> Path:
+    """The first ``keep`` of another file's bytes, as an interrupted download leaves it."""
+    data = source.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def write_heic_stub(path: Path) -> Path:
+    """The start of an iPhone HEIC file: an ISO-BMFF 'ftyp' box with the 'heic' brand, then a 'meta' box."""
+    ftyp = b"ftyp" + b"heic" + struct.pack(">I", 0) + b"mif1heic"
+    meta = b"meta" + bytes(4) + b"\x00" * 64
+    path.write_bytes(struct.pack(">I", len(ftyp) + 4) + ftyp + struct.pack(">I", len(meta) + 4) + meta)
+    return path
+
+
+def write_pdf_stub(path: Path) -> Path:
+    """A minimal one-page PDF."""
+    path.write_bytes(
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+        b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] >> endobj\n"
+        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    return path
+
+
+def write_svg(path: Path) -> Path:
+    """A vector drawing of a brown spot."""
+    path.write_text(
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300">'
+        '<rect width="400" height="300" fill="#e0ac8c"/><circle cx="200" cy="150" r="60" fill="#5a3728"/></svg>\n'
+    )
+    return path

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.browser_helpers import classify_file, last_input, launch_chromium, open_classifier, run_server
-from tests.conftest import REAL_DATA, REPO_ROOT, SHIPPED_MODEL, needs_real_data
+from tests.conftest import REAL_DATA, REPO_ROOT, needs_real_data
 from tests.image_factory import lesion_like, parity_image_set, write_rgb
 from trainer.info import CLASS_CODES
 from trainer.preprocess import preprocess_file
@@ -28,18 +28,10 @@ PROBABILITY_TOLERANCE = 1e-3  # max abs
 
 
 @pytest.fixture(scope="module")
-def parity_model(request) -> Path:
-    """The committed model when there is one (the product), else the tiny test model."""
-    if (SHIPPED_MODEL / "model.json").is_file():
-        return SHIPPED_MODEL
-    return request.getfixturevalue("tiny_model")
-
-
-@pytest.fixture(scope="module")
-def page(parity_model):
+def page(app_model):
     from playwright.sync_api import sync_playwright
 
-    with run_server({"LESION_MODEL_DIR": str(parity_model)}) as base_url, sync_playwright() as playwright:
+    with run_server({"LESION_MODEL_DIR": str(app_model)}) as base_url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page()
         open_classifier(page, base_url)
@@ -83,20 +75,20 @@ def assert_parity(page, model: Path, images: list[Path]) -> dict[str, float]:
     return worst
 
 
-def test_generated_images_match_python(page, parity_model, tmp_path_factory):
+def test_generated_images_match_python(page, app_model, tmp_path_factory):
     images = parity_image_set(tmp_path_factory.mktemp("parity"))
-    worst = assert_parity(page, parity_model, images)
+    worst = assert_parity(page, app_model, images)
     print(f"generated images: {worst}")
 
 
 @needs_real_data
-def test_real_ham10000_images_match_python(page, parity_model):
+def test_real_ham10000_images_match_python(page, app_model):
     with (REAL_DATA / "HAM10000_metadata.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     chosen: list[Path] = []
     for code in CLASS_CODES:
         chosen += [REAL_DATA / "HAM10000_images" / f"{r['image_id']}.jpg" for r in rows if r["dx"] == code][:3]
-    worst = assert_parity(page, parity_model, chosen)
+    worst = assert_parity(page, app_model, chosen)
     print(f"real images: {worst}")
 
 

@@ -76,11 +76,12 @@ def cap_per_class(data: LabelledImages, cap: int | None, seed: int) -> LabelledI
 
 
 def seed_validation_split(split: Split) -> Split:
-    """The seed's ``fit(validation_split=0.4)``: the last 40% of the training part validates."""
-    cut = round(len(split.train) * 0.6)
+    """The seed's ``fit(validation_split=0.4)``: the last 40% of the (shuffled) training part validates."""
+    train = np.random.default_rng(split.seed).permutation(split.train)  # the seed's came shuffled from its split
+    cut = round(len(train) * 0.6)
     return Split(
-        split.train[:cut],
-        split.train[cut:],
+        train[:cut],
+        train[cut:],
         split.test,
         split.kind,
         split.seed,

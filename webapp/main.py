@@ -1,6 +1,7 @@
 """The FastAPI application: GET-only pages plus static mounts for the page, model and TF.js.
 
-Run with ``uvicorn webapp.main:app``. There is deliberately no upload or inference endpoint:
+Run with ``python -m webapp`` (HOST, PORT, WEB_CONCURRENCY, LESION_MODEL_DIR) or
+``uvicorn webapp.main:app``. There is deliberately no upload or inference endpoint:
 classification happens in the browser.
 """
 
@@ -8,11 +9,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from webapp import health, pages
+from webapp.caching import ConditionalResponseMiddleware
 from webapp.config import Settings
 from webapp.security import SecurityHeadersMiddleware
-from webapp.staticfiles import mount_static
+from webapp.staticfiles import mount_static, vendor_prefixes
+
+# Model weight shards barely compress and are large: gzip would cost CPU on every download.
+NOT_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,6 +28,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Skin lesion classifier", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=settings.templates_dir)
+    # Templates may write {{ vendor["tfjs"] }}/tf.min.js for the immutable, versioned URL.
+    app.state.templates.env.globals["vendor"] = vendor_prefixes(settings)
+    # The last middleware added is the outermost: headers on everything, validators over gzip's output.
+    app.add_middleware(GZipMiddleware, compresslevel=6, exclude_content_types=NOT_COMPRESSED)
+    app.add_middleware(ConditionalResponseMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(pages.router)
     app.include_router(health.router)

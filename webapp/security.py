@@ -1,8 +1,13 @@
-"""Response headers that keep the page self-contained: no third-party code, no uploads."""
+"""Response headers that keep the page self-contained, and a read-only request policy.
+
+Every response carries SECURITY_HEADERS. Only GET and HEAD without a body are accepted: the
+server has nothing to upload to, so anything else is refused before routing.
+"""
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # 'wasm-unsafe-eval' lets the TF.js WebAssembly backend compile its .wasm files; connect-src
@@ -23,13 +28,31 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    # Cross-origin isolation (what SharedArrayBuffer and wasm threads need); every resource is same-origin.
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=(), payment=(), usb=()",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
 }
+
+ALLOWED_METHODS = frozenset({"GET", "HEAD"})
+
+
+def refusal(scope: Scope) -> PlainTextResponse | None:
+    """The response for a request this read-only server refuses, or None to let it through."""
+    if scope["method"] not in ALLOWED_METHODS:
+        return PlainTextResponse("Method Not Allowed", status_code=405, headers={"Allow": "GET, HEAD"})
+    headers = Headers(scope=scope)
+    if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
+        return PlainTextResponse("This server accepts no request body", status_code=400)
+    return None
 
 
 class SecurityHeadersMiddleware:
-    """Add SECURITY_HEADERS to every HTTP response that does not set them itself."""
+    """Refuse methods other than GET/HEAD and request bodies; add SECURITY_HEADERS to every response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,4 +69,8 @@ class SecurityHeadersMiddleware:
                     headers.setdefault(name, value)
             await send(message)
 
+        response = refusal(scope)
+        if response is not None:
+            await response(scope, receive, send_with_headers)
+            return
         await self.app(scope, receive, send_with_headers)

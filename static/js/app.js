@@ -1,29 +1,44 @@
 /**
- * Page wiring: load the manifest and model, then classify each chosen file in the browser.
+ * Page wiring: load the manifest and model, take a photo in (file, drop, paste or camera), let
+ * the patient frame the spot, and classify the framed crop in the browser.
  *
  * Debug/test hook `window.lesionApp`: backend (TF.js backend name), inputSize ({width, height}),
- * and after each prediction lastInput (Float32Array, height*width*3 RGB model input),
- * lastProbabilities (number[], manifest class order) and lastCropBox ({x, y, width, height}).
+ * readyMs (page start to model ready), and after each prediction lastInput (Float32Array,
+ * height*width*3 RGB model input), lastProbabilities (number[], manifest class order),
+ * lastCropBox ({x, y, width, height}), lastStatistics and lastWarnings (photo checks),
+ * lastTiming ({totalMs}: photo chosen, or frame changed, to result shown) and predictions (count).
  */
 
 import { assess } from './decision.js';
+import { inspectFile } from './file-kinds.js';
+import { setUpFraming } from './framing.js';
+import { setUpCamera } from './camera.js';
+import { imageStatistics, photoWarnings } from './image-checks.js';
 import { fetchManifest, loadClassifier } from './model.js';
-import { createPreprocessor, ImageDecodeError } from './preprocess.js';
+import { createPreprocessor, decodeImage, ImageDecodeError } from './preprocess.js';
+import { setUpSources } from './sources.js';
 import {
-  clearError,
   renderResults,
   setModelState,
   setResultsState,
-  showError,
+  showAlert,
   showPreview,
 } from './ui.js';
+
+/** Re-classify this long after the last frame move. */
+const REFRAME_DELAY_MS = 250;
 
 const lesionApp = {
   backend: null,
   inputSize: null,
+  readyMs: null,
   lastInput: null,
   lastProbabilities: null,
   lastCropBox: null,
+  lastStatistics: null,
+  lastWarnings: null,
+  lastTiming: null,
+  predictions: 0,
 };
 window.lesionApp = lesionApp;
 
@@ -35,7 +50,8 @@ async function start() {
   lesionApp.inputSize = { width: preprocessor.width, height: preprocessor.height };
   const classifier = await loadClassifier(manifest, preprocessor);
   lesionApp.backend = classifier.backend;
-  setModelState('ready', 'Model ready. Choose a photo: it is analysed on this device.');
+  lesionApp.readyMs = performance.now();
+  setModelState('ready', 'Ready. Add a photo: it is analysed on this device and never uploaded.');
   return { manifest, preprocessor, classifier };
 }
 
@@ -45,43 +61,137 @@ ready.catch((error) => {
   setModelState('error', `The model could not be loaded: ${error.message}`);
 });
 
+/** The photo being framed: its decoded bitmap and what the file check had to say about it. */
+let current = /** @type {null | {bitmap: ImageBitmap, notes: string[]}} */ (null);
 let latestRequest = 0;
+let reframeTimer = 0;
 
 /**
- * Classify one file and show the result; a newer file supersedes an older one still running.
- * @param {File} file
+ * A note for photos too small to show a lesion: the model input is then an enlargement.
+ * @param {ImageBitmap} bitmap
+ * @param {{width: number, height: number}} size model input size
+ * @returns {string[]}
  */
-async function classify(file) {
+function sizeNotes(bitmap, size) {
+  if (bitmap.width >= size.width && bitmap.height >= size.height) return [];
+  return [
+    `This image is only ${bitmap.width}×${bitmap.height} pixels: too small to show a skin ` +
+      `lesion, so the result below is not useful. Please use a close-up photo of at least ` +
+      `${size.width}×${size.height} pixels.`,
+  ];
+}
+
+/**
+ * Classify the current photo inside a box and show everything.
+ * @param {import('./preprocess.js').CropBox} box
+ * @param {number} startedAt performance.now() when the user acted
+ */
+async function classifyBox(box, startedAt) {
+  const { manifest, preprocessor, classifier } = await ready;
+  const input = preprocessor.fromBitmap(current.bitmap, box);
+  const probabilities = classifier.predict(input);
+  const statistics = imageStatistics(input, preprocessor.width, preprocessor.height);
+  const warnings = photoWarnings(statistics, manifest.decision?.image_checks);
+  showPreview(input, preprocessor.width, preprocessor.height);
+  const assessment = assess(manifest.classes, probabilities, manifest.decision);
+  renderResults(manifest.classes, probabilities, assessment, manifest.decision, warnings.length);
+
+  const messages = [...current.notes];
+  if (warnings.length) {
+    messages.push(
+      'This photo does not look like the close-up skin images the model learnt from: ' +
+        `${warnings.map((w) => w.message).join('; ')}. Treat the result with extra caution.`,
+    );
+  }
+  showAlert('warning', messages);
+  Object.assign(lesionApp, {
+    lastInput: input,
+    lastProbabilities: probabilities,
+    lastCropBox: { ...box },
+    lastStatistics: statistics,
+    lastWarnings: warnings,
+    lastTiming: { totalMs: performance.now() - startedAt },
+    predictions: lesionApp.predictions + 1,
+  });
+}
+
+/**
+ * Check, decode and show a new photo, then classify it with the default frame.
+ * @param {File | Promise<File>} photo a promise while the camera is still saving its frame
+ */
+async function takePhoto(photo) {
+  const startedAt = performance.now();
   const request = ++latestRequest;
+  clearTimeout(reframeTimer);
   setResultsState('working');
   try {
-    const { manifest, preprocessor, classifier } = await ready;
-    const { input, box } = await preprocessor.fromFile(file);
-    const probabilities = classifier.predict(input);
-    if (request !== latestRequest) return;
-    Object.assign(lesionApp, {
-      lastInput: input,
-      lastProbabilities: probabilities,
-      lastCropBox: box,
-    });
-    showPreview(input, preprocessor.width, preprocessor.height);
-    const assessment = assess(manifest.classes, probabilities, manifest.decision);
-    renderResults(manifest.classes, probabilities, assessment);
-    clearError();
+    const file = await photo;
+    const { preprocessor } = await ready;
+    const kind = await inspectFile(file);
+    if (kind.refusal) throw new ImageDecodeError(kind.refusal);
+    let bitmap;
+    try {
+      bitmap = await decodeImage(file);
+    } catch (error) {
+      throw error instanceof ImageDecodeError ? new ImageDecodeError(kind.decodeFailure) : error;
+    }
+    if (request !== latestRequest) {
+      bitmap.close();
+      return;
+    }
+    current?.bitmap.close();
+    current = { bitmap, notes: [...kind.notes, ...sizeNotes(bitmap, preprocessor)] };
+    const box = framing.show(bitmap);
+    await classifyBox(box, startedAt);
+    revealFraming();
   } catch (error) {
     if (request !== latestRequest) return;
-    if (!(error instanceof ImageDecodeError)) console.error(error);
-    setResultsState('error');
-    showError(
-      error instanceof ImageDecodeError
-        ? `${file.name}: ${error.message}`
-        : `Sorry, this photo could not be analysed: ${error.message}`,
-    );
+    fail(error);
   }
 }
 
-const input = document.getElementById('image-input');
-input.addEventListener('change', () => {
-  const [file] = input.files;
-  if (file) classify(file);
+/** On a phone the framing step starts below the fold: bring it into view for a new photo. */
+function revealFraming() {
+  const section = document.getElementById('framing');
+  if (section.getBoundingClientRect().top > window.innerHeight / 2) {
+    section.scrollIntoView({ block: 'start' });
+  }
+}
+
+/** @param {unknown} error */
+function fail(error) {
+  const known = error instanceof ImageDecodeError;
+  if (!known) console.error(error);
+  current?.bitmap.close();
+  current = null;
+  framing.hide();
+  setResultsState('error');
+  const message = error instanceof Error ? error.message : String(error);
+  showAlert('error', [known ? message : `Sorry, this photo could not be analysed: ${message}`]);
+}
+
+/**
+ * Re-classify after the frame moved, once the user pauses (or at once for the button).
+ * @param {number} delay
+ */
+function reframe(delay) {
+  if (!current) return;
+  const startedAt = performance.now();
+  const request = ++latestRequest;
+  clearTimeout(reframeTimer);
+  setResultsState('working');
+  reframeTimer = setTimeout(() => {
+    if (request !== latestRequest || !current) return;
+    classifyBox(framing.box(), startedAt).catch(fail);
+  }, delay);
+}
+
+const framing = setUpFraming(() => reframe(REFRAME_DELAY_MS));
+document.getElementById('frame-analyse').addEventListener('click', () => reframe(0));
+setUpSources({
+  onFile: takePhoto,
+  onProblem: (message) => {
+    if (message) showAlert('error', [message]);
+  },
 });
+setUpCamera(takePhoto);

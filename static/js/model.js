@@ -2,16 +2,53 @@
  * Loading the exported TF.js Layers model and running it. TensorFlow.js itself comes from the
  * classic scripts /vendor/tfjs/tf.min.js and /vendor/tfjs-backend-wasm/tf-backend-wasm.min.js
  * (global `tf`), served from node_modules: nothing is loaded from a CDN.
+ *
+ * Integrity: every model file is checked against the sha256 the manifest lists for it (Web
+ * Crypto) before TF.js sees its bytes; a mismatch stops loading with an IntegrityError. The
+ * files are fetched from /model/v/<version>/, where <version> is the first VERSION_LENGTH hex
+ * digits of the manifest's own sha256: the server caches those URLs as immutable and answers
+ * them only while that manifest is installed (webapp/staticfiles.py).
+ *
+ * Measurement hook: `?backend=wasm|cpu|webgl` in the page URL forces a TF.js backend.
  */
 
 /** Where the model and its manifest are served. */
 export const MANIFEST_URL = '/model/manifest.json';
 
-/** Where the TF.js WebAssembly binaries are served (trailing slash required). */
-export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
+/** Hex digits of the manifest's sha256 that name a model version (webapp/manifest.py). */
+export const VERSION_LENGTH = 16;
+
+/** Backends that `?backend=` may force. */
+export const BACKENDS = ['wasm', 'cpu', 'webgl'];
+
+/** A model file whose bytes differ from the manifest's sha256, or that the manifest does not list. */
+export class IntegrityError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'IntegrityError';
+  }
+}
+
+/** sha256 of each fetched manifest's bytes, keyed by the parsed manifest object. */
+const manifestDigests = new WeakMap();
 
 /**
- * Fetch and parse the model manifest (class table, preprocessing spec, model file).
+ * @param {ArrayBuffer} bytes
+ * @returns {Promise<string>} lowercase hex sha256
+ */
+async function sha256Hex(bytes) {
+  if (!globalThis.crypto?.subtle) {
+    throw new Error(
+      'This page must be opened over HTTPS (or from localhost): the browser only offers the ' +
+        'cryptography that checks the model files in a secure context.',
+    );
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Fetch and parse the model manifest (class table, preprocessing spec, model files and hashes).
  * @param {string} [url]
  * @returns {Promise<object>}
  */
@@ -20,52 +57,105 @@ export async function fetchManifest(url = MANIFEST_URL) {
   if (!response.ok) {
     throw new Error(`The model is not installed on this server (${url}: ${response.status}).`);
   }
-  const manifest = await response.json();
+  const bytes = await response.arrayBuffer();
+  const manifest = JSON.parse(new TextDecoder().decode(bytes));
   if (!Array.isArray(manifest.classes) || manifest.classes.length === 0) {
     throw new Error(`The model manifest ${url} lists no classes.`);
   }
+  if (!Array.isArray(manifest.files) || manifest.files.length === 0) {
+    throw new IntegrityError(`The model manifest ${url} lists no file hashes to check the model against.`);
+  }
+  manifestDigests.set(manifest, await sha256Hex(bytes));
   return manifest;
 }
 
 /**
- * Select the WebAssembly backend (fast on CPUs; TF.js would pick WebGL by default, which is
- * slow under software GL), falling back to the plain JS 'cpu' backend.
- * @param {string} wasmPath
+ * A `fetch` for TF.js that hands over a model file's bytes only if their sha256 is the one the
+ * manifest lists for that file.
+ * @param {URL} base folder URL the manifest's file paths are relative to
+ * @param {Map<string, string>} hashes manifest path -> sha256
+ * @returns {(url: string, init?: RequestInit) => Promise<Response>}
+ */
+function verifiedFetch(base, hashes) {
+  return async (url, init) => {
+    const href = new URL(url, base).href;
+    const path = href.startsWith(base.href) ? decodeURIComponent(href.slice(base.href.length)) : href;
+    const expected = hashes.get(path);
+    if (!expected) throw new IntegrityError(`The model asks for ${path}, which its manifest does not list.`);
+    const response = await fetch(href, init);
+    if (!response.ok) {
+      throw new Error(
+        `Downloading the model file ${path} failed (${response.status}); ` +
+          'the model may have been updated meanwhile: reload the page.',
+      );
+    }
+    const bytes = await response.arrayBuffer();
+    if ((await sha256Hex(bytes)) !== expected) {
+      throw new IntegrityError(
+        `Integrity check failed for the model file ${path}: its content does not match the ` +
+          'manifest (corrupted or tampered with). The model was not used.',
+      );
+    }
+    return new Response(bytes, { status: 200, headers: response.headers });
+  };
+}
+
+/**
+ * Select the backend forced by `?backend=`, else WebAssembly (fast on CPUs; TF.js would pick
+ * WebGL by default, which is slow under software GL), falling back to the plain JS 'cpu' backend.
+ * The .wasm binaries come from the npm-versioned, immutable URL of the loaded backend script.
  * @returns {Promise<string>} the backend in use
  */
-async function selectBackend(wasmPath) {
+async function selectBackend() {
   const { tf } = globalThis;
-  tf.wasm.setWasmPaths(wasmPath);
-  let ready = false;
-  try {
-    ready = await tf.setBackend('wasm');
-  } catch (error) {
-    console.warn('TF.js wasm backend unavailable, using cpu', error);
+  // Cross-origin isolation would make TF.js pick its threaded wasm, whose workers load blob:
+  // scripts that the CSP (script-src 'self') blocks, and loading would hang. Threads gave no
+  // speed-up on the project's 2-core machines (~18 ms either way in the pre-project probes), and
+  // allowing them would need blob: in script-src: use the single-threaded SIMD build.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  tf.wasm.setWasmPaths(`/vendor/tfjs-backend-wasm@${tf.wasm.version_wasm}/`);
+  const forced = new URLSearchParams(window.location.search).get('backend');
+  if (forced !== null) {
+    if (!BACKENDS.includes(forced) || !(await tf.setBackend(forced))) {
+      throw new Error(`The TF.js backend "${forced}" is not available here (choose from ${BACKENDS}).`);
+    }
+  } else {
+    let ready = false;
+    try {
+      ready = await tf.setBackend('wasm');
+    } catch (error) {
+      console.warn('TF.js wasm backend unavailable, using cpu', error);
+    }
+    if (!ready) await tf.setBackend('cpu');
   }
-  if (!ready) await tf.setBackend('cpu');
   await tf.ready();
   return tf.getBackend();
 }
 
 /**
  * @typedef {object} Classifier
- * @property {string} backend TF.js backend name ('wasm' or 'cpu')
+ * @property {string} backend TF.js backend name ('wasm', 'cpu' or 'webgl')
  * @property {(input: Float32Array) => number[]} predict class probabilities, manifest order
  */
 
 /**
- * Load the model named by the manifest, check it against the manifest, and warm it up.
+ * Load the model named by the manifest, verifying every file, check it against the manifest,
+ * and warm it up.
  * @param {object} manifest from fetchManifest
  * @param {{width: number, height: number}} inputSize from the preprocessing spec
- * @param {{manifestUrl?: string, wasmPath?: string}} [options]
+ * @param {{manifestUrl?: string}} [options]
  * @returns {Promise<Classifier>}
  */
 export async function loadClassifier(manifest, inputSize, options = {}) {
   const { tf } = globalThis;
+  const digest = manifestDigests.get(manifest);
+  if (!digest) throw new Error('loadClassifier needs a manifest obtained from fetchManifest.');
   const manifestUrl = new URL(options.manifestUrl ?? MANIFEST_URL, window.location.href);
-  const backend = await selectBackend(options.wasmPath ?? WASM_PATH);
-  const modelUrl = new URL(manifest.model?.file ?? 'model.json', manifestUrl);
-  const model = await tf.loadLayersModel(modelUrl.href);
+  const base = new URL(`v/${digest.slice(0, VERSION_LENGTH)}/`, manifestUrl);
+  const hashes = new Map(manifest.files.map((file) => [file.path, file.sha256]));
+  const backend = await selectBackend();
+  const modelUrl = new URL(manifest.model?.file ?? 'model.json', base);
+  const model = await tf.loadLayersModel(modelUrl.href, { fetchFunc: verifiedFetch(base, hashes) });
 
   const [, height, width, channels] = model.inputs[0].shape;
   if (height !== inputSize.height || width !== inputSize.width || channels !== 3) {
