@@ -67,9 +67,9 @@ def test_a_whole_session_talks_only_to_its_own_server_and_stores_nothing(session
     page.focus("#frame")
     page.keyboard.press("ArrowLeft")
     page.wait_for_selector("#results[data-state=done]", state="attached")
+    wait_offline_ready(page)
     page.click("#results a[href='/classes']")
     page.wait_for_selector(".class-entry")
-    wait_offline_ready(page)
 
     own = urlsplit(base_url).netloc
     foreign = {url for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}

@@ -44,7 +44,10 @@ function explain(error) {
     ];
   }
   if (name === 'NotFoundError' || name === 'OverconstrainedError') {
-    return ['unavailable', 'No camera was found on this device. Please choose a photo file instead.'];
+    return [
+      'unavailable',
+      'No camera was found on this device. Please choose a photo file instead.',
+    ];
   }
   if (name === 'NotReadableError' || name === 'AbortError') {
     return [
@@ -131,7 +134,9 @@ export function setUpCamera(onPhoto) {
 async function showBlockedPermission() {
   try {
     const permission = await navigator.permissions.query({ name: 'camera' });
-    if (permission.state === 'denied') setState(...explain(new DOMException('', 'NotAllowedError')));
+    if (permission.state === 'denied') {
+      setState(...explain(new DOMException('', 'NotAllowedError')));
+    }
   } catch {
     // The Permissions API does not know 'camera' in every browser: the state shows on use.
   }

@@ -85,7 +85,8 @@ function pngHasTransparency(bytes) {
   const colourType = bytes[25];
   if (colourType === 4 || colourType === 6) return true;
   for (let i = 8; i + 8 <= bytes.length; ) {
-    const length = ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
+    const length =
+      ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
     if (startsWith(bytes, i + 4, 'tRNS')) return true;
     if (startsWith(bytes, i + 4, 'IDAT')) return false;
     i += 12 + length;

@@ -112,7 +112,10 @@ export function setUpFraming(onChange) {
   // anywhere on the stage pinch.
   /** @type {Map<number, {x: number, y: number}>} */
   const pointers = new Map();
-  /** @type {null | {mode: 'move' | 'resize' | 'pinch', x: number, y: number, box: CropBox, distance: number}} */
+  /**
+   * @type {null | {mode: 'move' | 'resize' | 'pinch', x: number, y: number, box: CropBox,
+   *   distance: number}}
+   */
   let gesture = null;
 
   function pinchDistance() {
@@ -141,9 +144,13 @@ export function setUpFraming(onChange) {
     const scale = pixelScale();
     const start = gesture.box;
     if (gesture.mode === 'move') {
-      moveTo(start.x + (event.clientX - gesture.x) * scale, start.y + (event.clientY - gesture.y) * scale);
+      moveTo(
+        start.x + (event.clientX - gesture.x) * scale,
+        start.y + (event.clientY - gesture.y) * scale,
+      );
     } else if (gesture.mode === 'resize') {
-      const grow = Math.max(event.clientX - gesture.x, ((event.clientY - gesture.y) * 4) / 3) * scale;
+      const dx = event.clientX - gesture.x;
+      const grow = Math.max(dx, ((event.clientY - gesture.y) * 4) / 3) * scale;
       resizeTo((100 * (start.width + 2 * grow)) / full.width);
     } else if (pointers.size === 2) {
       resizeTo((100 * start.width * (pinchDistance() / gesture.distance)) / full.width);
@@ -170,7 +177,12 @@ export function setUpFraming(onChange) {
 
   frame.addEventListener('keydown', (event) => {
     const step = Math.max(1, Math.round((event.shiftKey ? 0.1 : 0.02) * full.width));
-    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const moves = {
+      ArrowLeft: [-step, 0],
+      ArrowRight: [step, 0],
+      ArrowUp: [0, -step],
+      ArrowDown: [0, step],
+    };
     const percent = (100 * box.width) / full.width;
     if (event.key in moves) {
       const [dx, dy] = moves[event.key];

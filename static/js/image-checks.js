@@ -62,7 +62,8 @@ const MESSAGES = {
     'it does not show much skin-coloured area: fill the frame with the spot and the skin around it',
   'sharpness:min': 'it looks blurry or featureless: hold the camera steady and let it focus',
   'sharpness:max':
-    'it looks grainy or cluttered (noise, text or a busy background) rather than a close-up of skin',
+    'it looks grainy or cluttered (noise, text or a busy background) rather than a close-up ' +
+    'of skin',
 };
 
 /**

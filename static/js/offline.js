@@ -19,10 +19,15 @@ function storeInWorker(worker, version, urls) {
   });
 }
 
-/** Wait until the page has loaded its model (or failed), so that its files are all known. */
+/**
+ * On the classifier page, wait until the model has loaded (or failed), so that all its files
+ * are known.
+ */
 function pageSettled() {
   return new Promise((resolve) => {
-    const settled = () => document.body.dataset.modelState !== 'loading';
+    const classifier = document.getElementById('model-status') !== null;
+    const state = () => document.body.dataset.modelState;
+    const settled = () => !classifier || state() === 'ready' || state() === 'error';
     if (settled()) {
       resolve();
       return;
@@ -53,6 +58,8 @@ async function goOffline() {
       ...performance.getEntriesByType('resource').map((entry) => entry.name),
     ];
     await storeInWorker(active, version, urls);
+    // Only the classifier page loads TF.js and the model: only there is everything now stored.
+    if (document.body.dataset.modelState !== 'ready') return;
     document.documentElement.dataset.offline = 'ready';
     if (status) status.textContent = 'This page now also works offline on this device.';
   } catch (error) {

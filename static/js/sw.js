@@ -127,7 +127,8 @@ async function cacheFirst(request) {
 self.addEventListener('fetch', (event) => {
   const { request } = event;
   const url = new URL(request.url);
-  if (request.method !== 'GET' || url.origin !== self.location.origin || !cacheable(url.pathname)) return;
+  const ours = url.origin === self.location.origin && cacheable(url.pathname);
+  if (request.method !== 'GET' || !ours) return;
   const networkFirstPath = request.mode === 'navigate' || NETWORK_FIRST.has(url.pathname);
   event.respondWith(networkFirstPath ? networkFirst(request) : cacheFirst(request));
 });

@@ -130,9 +130,10 @@ export function verdict(top, assessment, decision, classes) {
   let guidance;
   if (assessment?.urgent) {
     guidance =
-      `Please see a dermatologist promptly. The model gives skin-cancer types (${cancers.join(', ')}) ` +
-      `a combined ${formatPercent(assessment.urgentProbability)}, which is high enough to have this ` +
-      'spot examined soon. Do not wait to see whether it changes.';
+      'Please see a dermatologist promptly. The model gives skin-cancer types ' +
+      `(${cancers.join(', ')}) a combined ${formatPercent(assessment.urgentProbability)}, ` +
+      'which is high enough to have this spot examined soon. Do not wait to see whether it ' +
+      'changes.';
   } else {
     const share = assessment ? ` (together ${formatPercent(assessment.urgentProbability)})` : '';
     guidance =
