@@ -13,23 +13,17 @@ Not a test module itself. Typical use::
 from __future__ import annotations
 
 import base64
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.server_helpers import free_port, serve, uvicorn_command
+
 if TYPE_CHECKING:
     import numpy as np
     from playwright.sync_api import Browser, JSHandle, Page, Playwright
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -44,27 +38,6 @@ CHROMIUM_ARGS = (
 )
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
-
-
 @contextmanager
 def run_server(env: Mapping[str, str] | None = None, timeout_s: float = 30.0) -> Iterator[str]:
     """Run ``uvicorn webapp.main:app`` on a free loopback port; yield its base URL.
@@ -73,26 +46,8 @@ def run_server(env: Mapping[str, str] | None = None, timeout_s: float = 30.0) ->
     on exit; its log is included in the error if it fails to start.
     """
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "webapp.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            try:
-                _wait_healthy(f"{base_url}/healthz", process, timeout_s)
-            except (RuntimeError, TimeoutError) as err:
-                log.seek(0)
-                raise RuntimeError(f"{err}\n--- uvicorn log ---\n{log.read().decode(errors='replace')}") from err
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with serve(uvicorn_command(port), env or {}, port, timeout_s) as server:
+        yield server.base_url
 
 
 def launch_chromium(playwright: Playwright, extra_args: Sequence[str] = ()) -> Browser:

@@ -12,8 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.browser_helpers import free_port
-from tests.server_helpers import RunningServer, serve, uvicorn_command
+from tests.server_helpers import RunningServer, free_port, serve, uvicorn_command
 from webapp.config import ServerSettings
 
 
