@@ -55,6 +55,7 @@ class BuildOptions:
     learning_rate: float | None = None
     train_batch_norm: bool = False
     patience: int | None = None
+    augment: str | None = None
     quantization: str = "uint8"
 
 
@@ -109,6 +110,8 @@ def build(options: BuildOptions) -> dict:
     if options.patience:
         recipe.patience = options.patience
     recipe.train_batch_norm = options.train_batch_norm
+    if options.augment:
+        recipe.augment = options.augment
     print(f"split ({split.kind}): train {len(split.train)}, validation {len(split.validation)}, test {len(split.test)}")
 
     model = build_model(options.arch)

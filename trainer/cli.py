@@ -22,7 +22,7 @@ def make_parser() -> argparse.ArgumentParser:
     from trainer.export import QUANTIZATION_MAPS
     from trainer.models import ARCHITECTURES, DEFAULT_ARCH
     from trainer.splits import SPLIT_KINDS
-    from trainer.train import IMBALANCE_MODES
+    from trainer.train import AUGMENT_MODES, IMBALANCE_MODES
 
     parser = argparse.ArgumentParser(
         prog="python -m trainer", description="Train, export and evaluate the skin-lesion classifier."
@@ -71,6 +71,12 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's)")
     build.add_argument(
         "--train-batch-norm", action="store_true", help="fine-tune the backbone's batch norms too (default: frozen)"
+    )
+    build.add_argument(
+        "--augment",
+        choices=AUGMENT_MODES,
+        help="dermoscopy: the seed's flip and centre zoom plus vertical flip and colour jitter (default); "
+        "seed: the seed's two transforms only; none",
     )
     build.add_argument("--patience", type=_positive_int, help="early-stopping patience in epochs")
     build.add_argument("--seed", type=int, default=0, help="random seed for subset, split and training (default: 0)")
@@ -121,6 +127,7 @@ def run_build(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         train_batch_norm=args.train_batch_norm,
         patience=args.patience,
+        augment=args.augment,
         quantization=args.quantize,
     )
     metrics = build(options)

@@ -16,6 +16,7 @@ from trainer.keras_backend import keras, tf
 from trainer.models.efficientnet_lite import BACKBONE_PREFIX
 
 IMBALANCE_MODES = ("sqrt-weights", "weights", "none")
+AUGMENT_MODES = ("dermoscopy", "seed", "none")
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Recipe:
     imbalance: str = "sqrt-weights"
     patience: int = 5
     seed_config: bool = False
-    augment: bool = True
+    augment: str = "dermoscopy"
     train_batch_norm: bool = False
 
 
@@ -56,7 +57,7 @@ def recipe_for(arch: str, epochs: int | None, seed_config: bool) -> Recipe:
             imbalance="none",
             patience=1000,
             seed_config=True,
-            augment=False,
+            augment="none",
         )
     elif arch == "efficientnet-lite0":
         recipe = Recipe(epochs=16, head_epochs=2, learning_rate=1e-4, patience=8)
@@ -86,8 +87,9 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, recipe: Recipe, trainin
     if training:
         data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     data = data.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
-    if training and recipe.augment:
-        data = data.map(augment_fn(seed), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and recipe.augment != "none":
+        augment = augment_fn(seed, dermoscopy=recipe.augment == "dermoscopy")
+        data = data.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     return data.batch(recipe.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
