@@ -24,21 +24,27 @@ MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.json"
 MANIFEST_FORMAT = 1
 # Weight quantisation for the TF.js export (weights are de-quantised on load: smaller download, same speed).
-# The converter quantises per tensor. uint8 is applied only to the large 1x1 (pointwise) and dense kernels,
-# which hold most of the bytes; the stem and depthwise kernels, whose ranges are dominated by a few
-# outlier channels, lose too much at 8 bits and stay float16 (measured on EfficientNet-Lite0).
-POINTWISE_KERNELS = ["*expand_conv/kernel", "*project_conv/kernel", "*head_conv/kernel", "head_dense/kernel"]
+# The converter quantises per tensor. uint8 is applied only to the large 1x1 (pointwise) kernels of the
+# deeper blocks (8-15), the 1280-channel head and the dense head, which hold most of the bytes. Measured on
+# the shipped EfficientNet-Lite0 (validation split): uint8 on every pointwise kernel changed the top class of
+# 7.2% of images (3.96 MB); sparing blocks 0-7, whose errors every later layer amplifies, 4.5% (4.18 MB);
+# float16 throughout 0.2% (7.4 MB, over the 5 MB budget). Stem and depthwise kernels, whose ranges are
+# dominated by a few outlier channels, always stay float16.
+UINT8_KERNELS = [f"*block{block}_{kind}_conv/kernel" for block in range(8, 16) for kind in ("expand", "project")] + [
+    "*head_conv/kernel",
+    "head_dense/kernel",
+]
 QUANTIZATION_MAPS: dict[str, dict | None] = {
     "none": None,
     "float16": {"float16": True},
-    "uint8": {"uint8": POINTWISE_KERNELS, "float16": True},
+    "uint8": {"uint8": UINT8_KERNELS, "float16": True},
 }
 # What a faithful export must reproduce, per quantisation: (max |p_exported - p_keras|, top-class agreement).
 # A broken export (wrong weights or topology) fails both by far; the metric change is reported separately.
 EXPORT_TOLERANCE: dict[str, tuple[float, float]] = {
     "none": (1e-4, 1.0),
     "float16": (0.05, 0.97),
-    "uint8": (0.5, 0.85),
+    "uint8": (1.0, 0.9),  # single images moved by up to 0.6: agreement is what exposes a broken export
 }
 
 
