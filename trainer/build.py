@@ -25,6 +25,7 @@ from trainer.image_checks import image_check_thresholds
 from trainer.keras_backend import keras
 from trainer.metrics import classification_metrics, expected_calibration_error
 from trainer.models import build_model, inference_model
+from trainer.recipe import Recipe, recipe_for
 from trainer.report import (
     plot_confusion_matrix,
     plot_reliability,
@@ -33,7 +34,7 @@ from trainer.report import (
     render_html,
 )
 from trainer.splits import Split, make_split
-from trainer.train import Recipe, recipe_for, train_model
+from trainer.train import train_model
 
 REPORT_FOLDER = "report"
 

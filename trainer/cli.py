@@ -21,8 +21,8 @@ def make_parser() -> argparse.ArgumentParser:
     """The argument parser with its three sub-commands."""
     from trainer.export import QUANTIZATION_MAPS
     from trainer.models import ARCHITECTURES, DEFAULT_ARCH
+    from trainer.recipe import AUGMENT_MODES, IMBALANCE_MODES
     from trainer.splits import SPLIT_KINDS
-    from trainer.train import AUGMENT_MODES, IMBALANCE_MODES
 
     parser = argparse.ArgumentParser(
         prog="python -m trainer", description="Train, export and evaluate the skin-lesion classifier."
@@ -84,7 +84,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--quantize",
         choices=sorted(QUANTIZATION_MAPS),
         default="uint8",
-        help="weight quantisation of the TF.js export (default: uint8 kernels, float16 rest)",
+        help="weight quantisation of the TF.js export (default: uint8 for the large deep kernels, float16 rest)",
     )
 
     predict = commands.add_parser(

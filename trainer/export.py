@@ -13,12 +13,15 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trainer.info import classes_for_manifest
-from trainer.keras_backend import keras, tf
 from trainer.preprocess import PREPROCESSING_SPEC
+
+if TYPE_CHECKING:
+    from trainer.keras_backend import keras
 
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.json"
@@ -71,6 +74,8 @@ def library_versions() -> dict[str, str]:
     import cv2
     import sklearn
     import tensorflowjs
+
+    from trainer.keras_backend import keras, tf
 
     return {
         "python": platform.python_version(),

@@ -1,4 +1,4 @@
-"""Fitting a model: tf.data input pipeline, class weighting, callbacks and per-arch recipes."""
+"""Fitting a model: tf.data input pipeline, class weighting and callbacks (recipes: trainer/recipe.py)."""
 
 from __future__ import annotations
 
@@ -14,25 +14,7 @@ from trainer.augment import augment_fn
 from trainer.info import NUM_CLASSES
 from trainer.keras_backend import keras, tf
 from trainer.models.efficientnet_lite import BACKBONE_PREFIX
-
-IMBALANCE_MODES = ("sqrt-weights", "weights", "none")
-AUGMENT_MODES = ("dermoscopy", "seed", "none")
-
-
-@dataclass
-class Recipe:
-    """Hyper-parameters of one training run."""
-
-    epochs: int = 12
-    head_epochs: int = 2
-    batch_size: int = 32
-    learning_rate: float = 3e-4
-    head_learning_rate: float = 1e-3
-    imbalance: str = "sqrt-weights"
-    patience: int = 5
-    seed_config: bool = False
-    augment: str = "dermoscopy"
-    train_batch_norm: bool = False
+from trainer.recipe import Recipe
 
 
 @dataclass
@@ -44,29 +26,6 @@ class TrainingResult:
     best_val_balanced_accuracy: float = 0.0
     seconds: float = 0.0
     images_per_second: float = 0.0
-
-
-def recipe_for(arch: str, epochs: int | None, seed_config: bool) -> Recipe:
-    """The default recipe of an architecture, with ``--epochs`` and ``--config seed`` applied."""
-    if seed_config:
-        recipe = Recipe(
-            epochs=20,
-            head_epochs=0,
-            batch_size=10,
-            learning_rate=1e-4,
-            imbalance="none",
-            patience=1000,
-            seed_config=True,
-            augment="none",
-        )
-    elif arch == "efficientnet-lite0":
-        recipe = Recipe(epochs=16, head_epochs=2, learning_rate=1e-4, patience=8)
-    else:
-        recipe = Recipe(epochs=30, head_epochs=0, learning_rate=2e-3, patience=8)
-    if epochs is not None:
-        recipe.epochs = epochs
-        recipe.head_epochs = min(recipe.head_epochs, max(0, epochs - 1))
-    return recipe
 
 
 def class_weights(labels: np.ndarray, mode: str) -> dict[int, float] | None:
