@@ -38,7 +38,7 @@ def recipe_for(arch: str, epochs: int | None, seed_config: bool) -> Recipe:
             augment="none",
         )
     elif arch == "efficientnet-lite0":
-        recipe = Recipe(epochs=16, head_epochs=2, learning_rate=1e-4, patience=8)
+        recipe = Recipe(epochs=28, head_epochs=2, learning_rate=1e-4, patience=10)
     else:
         recipe = Recipe(epochs=30, head_epochs=0, learning_rate=2e-3, patience=8)
     if epochs is not None:
