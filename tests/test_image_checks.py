@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, non_lesion_images
 from trainer.image_checks import CHECKED_SIDES, flagged, flags, image_check_thresholds, image_statistics
+from trainer.info import CODE_TO_INDEX
 from trainer.preprocess import preprocess_array, preprocess_file
 from trainer.splits import make_split
 
@@ -95,7 +96,7 @@ def test_flag_rates_on_real_ham10000_and_on_generated_non_lesion_images():
     every generated non-lesion image is flagged."""
     with (REAL_DATA / "HAM10000_metadata.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    labels = np.array([sorted({r["dx"] for r in rows}).index(r["dx"]) for r in rows])
+    labels = np.array([CODE_TO_INDEX[r["dx"]] for r in rows])
     split = make_split("grouped", labels, [r["lesion_id"] for r in rows], seed=0)
     rng = np.random.default_rng(0)
 
