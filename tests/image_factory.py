@@ -9,29 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.photos import lesion_like, write_rgb
 from trainer.info import CLASS_CODES
-
-
-def lesion_like(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A smooth skin-toned RGB image with a dark blob and some texture (uint8, H x W x 3)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    cy, cx = height * rng.uniform(0.35, 0.65), width * rng.uniform(0.35, 0.65)
-    radius = max(1.0, min(height, width) * rng.uniform(0.15, 0.35))
-    blob = np.exp(-(((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2)))
-    skin = np.array([224, 172, 140], np.float32) + rng.normal(0, 6, 3)
-    lesion = np.array([90, 55, 40], np.float32) + rng.normal(0, 10, 3)
-    image = skin * (1 - blob[..., None]) + lesion * blob[..., None]
-    image += rng.normal(0, 8, (height, width, 3)) + 20 * np.sin(xx / 7.0)[..., None] * np.cos(yy / 11.0)[..., None]
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
-def write_rgb(path: Path, rgb: np.ndarray, quality: int = 90) -> Path:
-    """Write an RGB array as JPEG or PNG (by suffix)."""
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params):
-        raise OSError(f"could not write {path}")
-    return path
 
 
 def write_gray_jpeg(path: Path, height: int, width: int, seed: int = 0) -> Path:
@@ -214,3 +193,29 @@ def write_svg(path: Path) -> Path:
         '<rect width="400" height="300" fill="#e0ac8c"/><circle cx="200" cy="150" r="60" fill="#5a3728"/></svg>\n'
     )
     return path
+
+
+MILK_DIAGNOSES = ("AKIEC", "BCC", "BEN_OTH", "BKL", "DF", "INF", "MAL_OTH", "MEL", "NV", "SCCKA", "VASC")
+
+
+def write_milk_layout(folder: Path, lesions_per_diagnosis: int = 3, seed: int = 0) -> Path:
+    """A tiny MILK10k-layout dataset: one clinical and one dermoscopic JPEG per lesion, every diagnosis."""
+    images = folder / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    truth, metadata = [], []
+    for d, diagnosis in enumerate(MILK_DIAGNOSES):
+        for i in range(lesions_per_diagnosis):
+            lesion = f"IL_{d:02d}{i:05d}"
+            truth.append({"lesion_id": lesion, **{name: float(name == diagnosis) for name in MILK_DIAGNOSES}})
+            for t, image_type in enumerate(("clinical: close-up", "dermoscopic")):
+                image_id = f"ISIC_{d:02d}{i:03d}{t}"
+                write_rgb(images / f"{image_id}.jpg", lesion_like(150, 200, seed=seed + 1000 + 10 * d + 2 * i + t))
+                metadata.append(
+                    {"lesion_id": lesion, "image_type": image_type, "isic_id": image_id, "skin_tone_class": i % 3 + 2}
+                )
+    for name, rows in (("MILK10k_Training_GroundTruth.csv", truth), ("MILK10k_Training_Metadata.csv", metadata)):
+        with (folder / name).open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return folder

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.image_factory import lesion_like, write_ham_layout, write_rgb
+from tests.image_factory import lesion_like, write_ham_layout, write_milk_layout, write_rgb
 from trainer.datasets import DatasetError, decode_files, load_dataset, read_ham_metadata
 from trainer.preprocess import ImageDecodeError
 
@@ -115,10 +115,56 @@ def test_corrupt_npy_names_the_file(tmp_path):
 
 
 def test_unknown_folder_layout(tmp_path):
-    with pytest.raises(DatasetError, match="neither"):
+    with pytest.raises(DatasetError, match=r"holds none of.*HAM10000.*MILK10k.*NumPy"):
         load_dataset(tmp_path)
 
 
 def test_generated_layout_has_two_images_per_lesion(tmp_path):
     data = load_dataset(write_ham_layout(tmp_path / "x", per_class=2))
     assert len(set(data.groups)) == 7
+
+
+@pytest.fixture(scope="module")
+def milk_layout(tmp_path_factory):
+    return write_milk_layout(tmp_path_factory.mktemp("milk"))
+
+
+def test_milk10k_maps_diagnoses_and_keeps_both_photos_of_a_lesion(milk_layout):
+    from trainer.info import CODE_TO_INDEX
+    from trainer.milk10k import CLASS_MAP
+
+    data = load_dataset(milk_layout)
+    kept = [name for name, code in CLASS_MAP.items() if code is not None]
+    assert len(data) == 2 * 3 * len(kept)  # INF, BEN_OTH and MAL_OTH left out
+    assert sorted(set(data.meta["image_type"])) == ["clinical", "dermoscopic"]
+    assert set(data.meta["diagnosis"]) == set(kept)
+    for label, diagnosis in zip(data.labels, data.meta["diagnosis"]):
+        assert label == CODE_TO_INDEX[CLASS_MAP[diagnosis]]
+    assert data.class_counts()["akiec"] == 2 * 2 * 3  # AKIEC and SCCKA
+    for group in set(data.groups):
+        members = [t for g, t in zip(data.groups, data.meta["image_type"]) if g == group]
+        assert sorted(members) == ["clinical", "dermoscopic"]
+
+
+def test_milk10k_rejects_a_lesion_with_two_diagnoses(tmp_path, milk_layout):
+    copy = shutil.copytree(milk_layout, tmp_path / "milk")
+    path = copy / "MILK10k_Training_GroundTruth.csv"
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace("0.0", "1.0", 1)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=r"line 2: expected exactly one diagnosis"):
+        load_dataset(copy)
+
+
+def test_several_sources_load_together_and_split_by_lesion_and_image_type(ham_layout, milk_layout):
+    from trainer.datasets import load_datasets
+    from trainer.splits import make_split
+
+    data = load_datasets([ham_layout, milk_layout])
+    assert len(data) == len(load_dataset(ham_layout)) + len(load_dataset(milk_layout))
+    domains = data.domains()
+    assert {"ham10000 dermoscopic", "milk10k clinical", "milk10k dermoscopic"} == set(domains)
+    assert all(data.meta["skin_tone"][i] == "" for i, d in enumerate(domains) if d.startswith("ham10000"))
+    split = make_split("grouped", data.labels, data.groups, seed=0)
+    parts = [set(np.asarray(data.groups)[idx]) for idx in (split.train, split.validation, split.test)]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])

@@ -65,3 +65,26 @@ def test_thresholds_are_chosen_on_the_given_data():
     assert decision["validation_accuracy_above"] >= 0.85
     assert decision["validation_urgent_sensitivity"] >= 0.9
     assert decision["urgent_classes"] == ["akiec", "bcc", "mel"]
+
+
+def test_class_offsets_recover_a_shifted_decision_and_fold_into_the_bias():
+    from trainer.calibration import cross_fitted_offset_gain, fit_class_offsets, fold_offsets
+    from trainer.keras_backend import keras
+
+    labels, logits = _fake_predictions(n=1400, sharpness=2.0)
+    biased = logits + np.array([-1.5, 0, 0, -1.5, 0, 1.5, 0])  # a decision that over-calls class 5
+    log_probabilities = np.log(softmax(biased, axis=1))
+    offsets = fit_class_offsets(log_probabilities, labels)
+    fixed = (log_probabilities + offsets).argmax(1)
+    before = classification_metrics(labels, softmax(biased, axis=1))["balanced_accuracy"]
+    after = classification_metrics(labels, softmax(log_probabilities + offsets, axis=1))["balanced_accuracy"]
+    assert after > before + 0.05 and (fixed == 5).mean() < (biased.argmax(1) == 5).mean()
+    assert cross_fitted_offset_gain(log_probabilities, labels) > 0.03
+    assert cross_fitted_offset_gain(np.log(softmax(logits, axis=1)), labels) < 0.02  # nothing to fix
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(7, name="logits")(inputs))
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    before_fold = model.predict(x, verbose=0)
+    fold_offsets(model, offsets)
+    assert np.allclose(model.predict(x, verbose=0) - before_fold, offsets, atol=1e-5)

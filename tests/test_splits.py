@@ -1,10 +1,10 @@
-"""Splits: grouped by lesion without overlap, the seed's split reproduced, stratified fallback."""
+"""Splits: grouped by lesion without overlap, the baseline's split reproduced, stratified fallback."""
 
 import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from trainer.splits import grouped_split, make_split, seed_split
+from trainer.splits import baseline_split, grouped_split, make_split
 
 
 @pytest.fixture
@@ -30,15 +30,15 @@ def test_grouped_split_is_seeded(lesions):
     assert np.array_equal(a.test, b.test) and not np.array_equal(a.test, c.test)
 
 
-def test_seed_split_reproduces_the_seeds_train_test_split(lesions):
+def test_baseline_split_reproduces_the_seeds_train_test_split(lesions):
     labels, _ = lesions
-    split = seed_split(labels)
+    split = baseline_split(labels)
     _, expected_test = train_test_split(np.arange(600), test_size=0.4, random_state=101)
     assert np.array_equal(split.test, expected_test)
     assert "LEAK" in split.note
 
 
-def test_seed_split_warns_about_leakage(lesions):
+def test_baseline_split_warns_about_leakage(lesions):
     labels, groups = lesions
     with pytest.warns(UserWarning, match="leakage"):
         make_split("seed", labels, groups)

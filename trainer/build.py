@@ -1,17 +1,30 @@
-"""``trainer build``: load, split, train, calibrate, evaluate, export and publish a model folder."""
+"""``trainer build``: data -> split -> trained network -> calibrated outputs -> evaluation -> model folder.
+
+Each step below takes values and returns values; :func:`build` reads top to bottom.
+"""
 
 from __future__ import annotations
 
+import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from trainer.calibration import fit_temperature, fold_temperature, logits_model
-from trainer.datasets import LabelledImages, load_dataset
+from trainer.calibration import (
+    MIN_CROSS_FITTED_GAIN,
+    cross_fitted_offset_gain,
+    fit_class_offsets,
+    fit_temperature,
+    fold_offsets,
+    fold_temperature,
+    logits_model,
+)
+from trainer.datasets import LabelledImages, load_datasets
 from trainer.decision import choose_thresholds
+from trainer.distribute import is_chief, strategy_for
 from trainer.export import (
     MANIFEST_FILE,
     build_manifest,
@@ -22,191 +35,315 @@ from trainer.export import (
     write_json,
 )
 from trainer.image_checks import image_check_thresholds
+from trainer.info import CLASS_CODES
 from trainer.keras_backend import keras
 from trainer.metrics import classification_metrics, expected_calibration_error
-from trainer.models import build_model, inference_model
+from trainer.models import build_network
+from trainer.models.heads import Network
 from trainer.recipe import Recipe, recipe_for
-from trainer.report import (
-    plot_confusion_matrix,
-    plot_reliability,
-    plot_roc_curves,
-    plot_training_curves,
-    render_html,
-)
+from trainer.report import write_report
 from trainer.splits import Split, make_split
-from trainer.train import train_model
+from trainer.train import TrainingResult, train_model
 
-REPORT_FOLDER = "report"
+MIN_GROUP_IMAGES = 30  # smallest image type or skin-tone group reported on its own
 
 
-@dataclass
-class BuildOptions:
-    """Everything ``trainer build`` can be told."""
+@dataclass(frozen=True)
+class BuildPlan:
+    """What to build from what: data and output folders, data handling, and the training recipe."""
 
-    data: Path
+    data: tuple[Path, ...]
     out: Path
-    arch: str = "efficientnet-lite0"
-    epochs: int | None = None
+    recipe: Recipe = field(default_factory=lambda: recipe_for("efficientnet-lite0"))
     limit: int | None = None
     max_per_class: int | None = None
     split: str = "grouped"
     seed: int = 0
-    seed_config: bool = False
-    imbalance: str | None = None
-    learning_rate: float | None = None
-    train_batch_norm: bool = False
-    patience: int | None = None
-    augment: str | None = None
     quantization: str = "uint8"
+    holdout_source: str | None = None  # a source trained on by nobody, tested on as another clinic's data
+    weights: Path | None = None  # trained weights (.h5) to reuse instead of fitting
+    distribute: str = "none"  # tf.distribute strategy of training: none, mirrored or multi-worker
+    cpu_replicas: int | None = None  # mirrored over this many logical CPU devices
+    resume: bool = False  # go on from the last epoch backed up in the log folder
+
+    @property
+    def log_dir(self) -> Path:
+        """Where training logs and the trained Keras weights are kept, beside the output folder."""
+        return self.out.resolve().parent / f".{self.out.name}.logs"
+
+
+@dataclass
+class Parts:
+    """The images of each part of the split, plus data trained on by nobody (``cross_source``)."""
+
+    train: LabelledImages
+    validation: LabelledImages
+    test: LabelledImages
+    cross_source: LabelledImages | None
+    split: Split
+    labels: np.ndarray  # of the images the split indexes
+
+
+@dataclass
+class Outputs:
+    """Calibrated probabilities of each evaluated part, and the test's before calibration."""
+
+    validation: np.ndarray
+    test: np.ndarray
+    test_uncalibrated: np.ndarray
+    cross_source: np.ndarray | None
+    temperature: float
+    class_offsets: np.ndarray  # added to the calibrated logits (zeros when they did not help)
+    offset_gain: float  # cross-fitted validation balanced-accuracy gain the offsets were judged by
+
+
+def build(plan: BuildPlan) -> dict:
+    """Run the whole build and return the metrics written to the report."""
+    started = time.monotonic()
+    strategy = strategy_for(plan.distribute, plan.cpu_replicas)  # before TensorFlow runs anything
+    data = load_data(plan)
+    parts = split_data(plan, data)
+    network, training = fit(plan, parts)
+    outputs = calibrate(network.model, parts)
+    metrics = evaluate(plan, parts, outputs, training)
+    decision = decide(parts, outputs)
+    if is_chief(strategy):  # multi-worker: only the chief writes the model folder
+        export_atomically(
+            plan.out,
+            lambda folder: write_model_folder(folder, plan, network, parts, outputs, metrics, decision, data, started),
+        )
+    return metrics
+
+
+def load_data(plan: BuildPlan) -> LabelledImages:
+    """Every ``--data`` folder, concatenated, capped per class where asked."""
+    data = cap_per_class(load_datasets(list(plan.data), plan.limit, plan.seed), plan.max_per_class, plan.seed)
+    print(f"loaded {len(data)} images from {data.source}: {data.class_counts()}")
+    return data
 
 
 def cap_per_class(data: LabelledImages, cap: int | None, seed: int) -> LabelledImages:
-    """Keep at most ``cap`` random images per class (the seed's 142-per-class data scale)."""
+    """Keep at most ``cap`` random images per class (the baseline's 142-per-class data scale)."""
     if cap is None:
         return data
     rng = np.random.default_rng(seed)
     keep = np.sort(
         np.concatenate([rng.permutation(np.flatnonzero(data.labels == c))[:cap] for c in np.unique(data.labels)])
     )
-    return LabelledImages(
-        data.images[keep],
-        data.labels[keep],
-        [data.image_ids[i] for i in keep],
-        [data.groups[i] for i in keep] if data.groups else None,
-        f"{data.source}, capped at {cap} per class",
+    return data.subset(keep, f"{data.source}, capped at {cap} per class")
+
+
+def split_data(plan: BuildPlan, data: LabelledImages) -> Parts:
+    """Hold out ``--holdout-source`` whole, then split the rest by lesion, stratified by class and image type."""
+    cross_source = None
+    if plan.holdout_source:
+        held = _source_mask(data, plan.holdout_source)
+        cross_source = data.subset(np.flatnonzero(held), f"held-out source {plan.holdout_source}")
+        data = data.subset(np.flatnonzero(~held))
+    domains = np.unique(data.domains(), return_inverse=True)[1]
+    strata = data.labels * (domains.max() + 1) + domains
+    split = make_split(plan.split, data.labels, data.groups, plan.seed, strata)
+    if plan.recipe.baseline_config:
+        split = baseline_validation_split(split)
+    print(f"split ({split.kind}): train {len(split.train)}, validation {len(split.validation)}, test {len(split.test)}")
+    return Parts(
+        data.subset(split.train),
+        data.subset(split.validation),
+        data.subset(split.test),
+        cross_source,
+        split,
+        data.labels,
     )
 
 
-def seed_validation_split(split: Split) -> Split:
-    """The seed's ``fit(validation_split=0.4)``: the last 40% of the (shuffled) training part validates."""
-    train = np.random.default_rng(split.seed).permutation(split.train)  # the seed's came shuffled from its split
+def _source_mask(data: LabelledImages, source: str) -> np.ndarray:
+    for key in ("source", "dataset"):
+        mask = np.array([value == source for value in data.meta.get(key, [])], dtype=bool)
+        if mask.any():
+            return mask
+    known = sorted(set(data.meta.get("source", [])) | set(data.meta.get("dataset", [])))
+    raise ValueError(f"--holdout-source {source!r} matches no image; sources here: {known}")
+
+
+def baseline_validation_split(split: Split) -> Split:
+    """The baseline's ``fit(validation_split=0.4)``: the last 40% of the (shuffled) training part validates."""
+    train = np.random.default_rng(split.seed).permutation(split.train)  # the baseline's came shuffled
     cut = round(len(train) * 0.6)
-    return Split(
-        train[:cut],
-        train[cut:],
-        split.test,
-        split.kind,
-        split.seed,
-        split.note + "; validation = last 40% of train, as Keras validation_split=0.4",
-    )
+    note = split.note + "; validation = last 40% of train, as Keras validation_split=0.4"
+    return Split(train[:cut], train[cut:], split.test, split.kind, split.seed, note)
 
 
-def _predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
+def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
+    """Train a fresh network (or load ``--weights``) and keep its weights beside the output folder."""
+    network = build_network(plan.recipe.arch, plan.recipe.upsample)
+    if plan.weights:
+        network.model.load_weights(plan.weights)
+        print(f"reused trained weights {plan.weights}: no training")
+        return network, TrainingResult()
+    train, validation = (parts.train.images, parts.train.labels), (parts.validation.images, parts.validation.labels)
+    strategy = strategy_for(plan.distribute, plan.cpu_replicas)
+    with strategy.scope():  # distributed: a twin trains under the strategy, ``network`` stays off it
+        trained = network if plan.distribute == "none" else build_network(plan.recipe.arch, plan.recipe.upsample)
+        result = train_model(trained, train, validation, plan.recipe, plan.log_dir, plan.seed, plan.resume)
+    if trained is not network:  # predicting and exporting then need no other replica or worker
+        network.model.set_weights(trained.model.get_weights())
+    if is_chief(strategy):
+        network.model.save_weights(plan.log_dir / "trained_weights.h5")
+    return network, result
+
+
+def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Probabilities for uint8 or float images, in batches."""
     return model.predict(images.astype(np.float32), batch_size=64, verbose=0)
 
 
-def build(options: BuildOptions) -> dict:
-    """Run the whole build and return the metrics written to the report."""
-    started = time.monotonic()
-    data = cap_per_class(load_dataset(options.data, options.limit, options.seed), options.max_per_class, options.seed)
-    print(f"loaded {len(data)} images from {data.source}: {data.class_counts()}")
-    split = make_split(options.split, data.labels, data.groups, options.seed)
-    if options.seed_config:
-        split = seed_validation_split(split)
-    recipe: Recipe = recipe_for(options.arch, options.epochs, options.seed_config)
-    if options.imbalance:
-        recipe.imbalance = options.imbalance
-    if options.learning_rate:
-        recipe.learning_rate = options.learning_rate
-    if options.patience:
-        recipe.patience = options.patience
-    recipe.train_batch_norm = options.train_batch_norm
-    if options.augment:
-        recipe.augment = options.augment
-    print(f"split ({split.kind}): train {len(split.train)}, validation {len(split.validation)}, test {len(split.test)}")
-
-    model = build_model(options.arch)
-    log_dir = Path(options.out).resolve().parent / f".{Path(options.out).name}.logs"
-    part = {
-        name: (data.images[idx], data.labels[idx])
-        for name, idx in (("train", split.train), ("validation", split.validation), ("test", split.test))
-    }
-    result = train_model(model, part["train"], part["validation"], recipe, log_dir, options.seed)
-    model.save(log_dir / "trained_model.h5")  # kept beside the output, for re-export and inspection
-
-    val_logits = logits_model(model).predict(part["validation"][0].astype(np.float32), verbose=0)
-    test_before = _predict(model, part["test"][0])
-    temperature = fit_temperature(val_logits, part["validation"][1])
+def calibrate(model: keras.Model, parts: Parts) -> Outputs:
+    """Fit a temperature on validation logits, then per-class offsets where they raise held-out balanced
+    accuracy; fold both into the model and predict every part."""
+    validation_logits = logits_model(model).predict(parts.validation.images.astype(np.float32), verbose=0)
+    test_uncalibrated = predict(model, parts.test.images)
+    temperature = fit_temperature(validation_logits, parts.validation.labels)
     fold_temperature(model, temperature)
-    val_probabilities, test_probabilities = _predict(model, part["validation"][0]), _predict(model, part["test"][0])
-    test_labels = part["test"][1]
+    log_probabilities = np.log(np.clip(predict(model, parts.validation.images), 1e-12, 1.0))
+    gain = cross_fitted_offset_gain(log_probabilities, parts.validation.labels)
+    offsets = np.zeros(log_probabilities.shape[1])
+    if gain >= MIN_CROSS_FITTED_GAIN:
+        offsets = fit_class_offsets(log_probabilities, parts.validation.labels)
+        fold_offsets(model, offsets)
+    print(f"temperature {temperature:.3f}; offsets {np.round(offsets, 2).tolist()} (cross-fitted gain {gain:+.3f})")
+    cross_source = predict(model, parts.cross_source.images) if parts.cross_source else None
+    return Outputs(
+        predict(model, parts.validation.images),
+        predict(model, parts.test.images),
+        test_uncalibrated,
+        cross_source,
+        temperature,
+        offsets,
+        gain,
+    )
+
+
+def metrics_by_group(images: LabelledImages, probabilities: np.ndarray) -> dict:
+    """Metrics per image type (``"<dataset> <image type>"``) and per skin-tone class, for groups large enough."""
+    groups: dict[str, dict] = {"image_type": {}, "skin_tone": {}}
+    for kind, values in (("image_type", images.domains()), ("skin_tone", images.meta.get("skin_tone", []))):
+        values = np.asarray(values)
+        for value in sorted(set(values.tolist()) - {""}):
+            members = values == value
+            if members.sum() >= MIN_GROUP_IMAGES:
+                groups[kind][value] = classification_metrics(images.labels[members], probabilities[members])
+    return groups
+
+
+def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: TrainingResult) -> dict:
+    """Test, validation and cross-source metrics, per image type and skin tone, calibration and training facts."""
+    test_labels = parts.test.labels
     metrics = {
-        "architecture": options.arch,
-        "test": classification_metrics(test_labels, test_probabilities),
-        "validation": classification_metrics(part["validation"][1], val_probabilities),
+        "architecture": plan.recipe.arch,
+        "test": classification_metrics(test_labels, outputs.test),
+        "test_groups": metrics_by_group(parts.test, outputs.test),
+        "validation": classification_metrics(parts.validation.labels, outputs.validation),
+        "validation_groups": metrics_by_group(parts.validation, outputs.validation),
         "calibration": {
-            "temperature": temperature,
-            "test_ece_before": expected_calibration_error(test_labels, test_before),
-            "test_ece_after": expected_calibration_error(test_labels, test_probabilities),
+            "temperature": outputs.temperature,
+            "test_ece_before": expected_calibration_error(test_labels, outputs.test_uncalibrated),
+            "test_ece_after": expected_calibration_error(test_labels, outputs.test),
+            "class_offsets": dict(zip(CLASS_CODES, outputs.class_offsets.round(3).tolist())),
+            "class_offsets_cross_fitted_gain": outputs.offset_gain,
+            "class_offsets_rule": f"kept when the cross-fitted validation balanced-accuracy gain >= "
+            f"{MIN_CROSS_FITTED_GAIN}",
         },
-        "split": split.summary(data.labels),
+        "split": _split_summary(parts),
         "training": {
-            "recipe": asdict(recipe),
-            "seconds": result.seconds,
-            "images_per_second": result.images_per_second,
-            "best_epoch": result.best_epoch,
-            "best_val_balanced_accuracy_before_calibration": result.best_val_balanced_accuracy,
-            "epochs_run": len(result.history.get("loss", [])),
-            "machine": f"{platform.machine()}, {_cpu_count()} CPU cores",
+            "recipe": asdict(plan.recipe),
+            "seconds": training.seconds,
+            "images_per_second": training.images_per_second,
+            "best_epoch": training.best_epoch,
+            "best_val_balanced_accuracy_before_calibration": training.best_val_balanced_accuracy,
+            "epochs_run": len(training.history.get("loss", [])),
+            "machine": f"{platform.machine()}, {os.cpu_count() or 1} CPU cores",
+            "reused_weights": str(plan.weights) if plan.weights else None,
+            "distribution": training.distribution,
         },
-        "history": result.history,
+        "history": training.history,
     }
-    decision = choose_thresholds(part["validation"][1], val_probabilities)
-    decision["image_checks"] = image_check_thresholds(part["validation"][0])
-
-    def write(folder: Path) -> None:
-        save_tfjs(inference_model(model), folder, options.quantization)
-        exported_probabilities = _predict(load_tfjs(folder), part["test"][0])
-        metrics["export"] = {
-            "quantization": options.quantization,
-            "max_abs_probability_difference": verify_export(
-                exported_probabilities, test_probabilities, options.quantization
-            ),
-            "test_keras_float32": _headline(metrics["test"]),
+    if parts.cross_source is not None:
+        metrics["cross_source"] = {
+            "source": plan.holdout_source,
+            **classification_metrics(parts.cross_source.labels, outputs.cross_source),
         }
-        metrics["test"] = classification_metrics(test_labels, exported_probabilities)
-        metrics["export"]["test_exported"] = _headline(metrics["test"])
-        metrics["training"]["build_seconds"] = time.monotonic() - started
-        report = folder / REPORT_FOLDER
-        report.mkdir()
-        plot_training_curves(result.history, report / "training_curves.png")
-        plot_confusion_matrix(test_labels, exported_probabilities, report / "confusion_matrix.png")
-        plot_roc_curves(test_labels, exported_probabilities, report / "roc_curves.png")
-        plot_reliability(test_labels, test_before, exported_probabilities, report / "reliability.png")
-        write_json(report / "metrics.json", metrics)
-        render_html(metrics, report / "report.html")
-        model_info = {
-            "architecture": options.arch,
-            "input_shape": list(model.input_shape[1:]),
-            "output": "softmax probabilities in class order, temperature-calibrated",
-            "parameters": int(model.count_params()),
-            "quantization": options.quantization,
-        }
-        extra = {
-            "training_data": {
-                "source": data.source,
-                "images": len(data),
-                "class_counts": data.class_counts(),
-                "split": split.summary(data.labels),
-            },
-            "metrics": {
-                "test": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
-                "calibration": metrics["calibration"],
-            },
-            "decision": decision,
-        }
-        write_json(folder / MANIFEST_FILE, build_manifest(folder, model_info, extra))
-
-    export_atomically(Path(options.out), write)
     return metrics
 
 
-def _headline(metrics: dict) -> dict:
-    keys = ("accuracy", "balanced_accuracy", "macro_auc", "ece")
+def _split_summary(parts: Parts) -> dict:
+    summary = parts.split.summary(parts.labels)
+    if parts.cross_source is not None:
+        summary["counts"]["cross_source"] = parts.cross_source.class_counts()
+    by_type = {
+        name: dict(zip(*np.unique(images.domains(), return_counts=True)))
+        for name, images in (("train", parts.train), ("validation", parts.validation), ("test", parts.test))
+    }
+    summary["images_by_type"] = {name: {k: int(v) for k, v in counts.items()} for name, counts in by_type.items()}
+    return summary
+
+
+def decide(parts: Parts, outputs: Outputs) -> dict:
+    """The page's decision thresholds and photo-check limits, chosen on validation."""
+    decision = choose_thresholds(parts.validation.labels, outputs.validation)
+    decision["image_checks"] = image_check_thresholds(parts.validation.images)
+    return decision
+
+
+def write_model_folder(
+    folder: Path,
+    plan: BuildPlan,
+    network: Network,
+    parts: Parts,
+    outputs: Outputs,
+    metrics: dict,
+    decision: dict,
+    data: LabelledImages,
+    started: float,
+) -> None:
+    """Export, check the reloaded export against Keras, and write its report and manifest into ``folder``."""
+    exported_model = network.inference_model()
+    save_tfjs(exported_model, folder, plan.quantization)
+    exported = predict(load_tfjs(folder), parts.test.images)
+    metrics["export"] = {
+        "quantization": plan.quantization,
+        "max_abs_probability_difference": verify_export(exported, outputs.test, plan.quantization),
+        "test_keras_float32": headline(metrics["test"]),
+    }
+    metrics["test"] = classification_metrics(parts.test.labels, exported)
+    metrics["test_groups"] = metrics_by_group(parts.test, exported)
+    metrics["export"]["test_exported"] = headline(metrics["test"])
+    metrics["training"]["build_seconds"] = time.monotonic() - started
+    write_report(folder, metrics, parts.test.labels, outputs.test_uncalibrated, exported)
+    model_info = {
+        "architecture": plan.recipe.arch,
+        "input_shape": list(exported_model.input_shape[1:]),
+        "output": "softmax probabilities in class order, temperature-calibrated",
+        "parameters": int(exported_model.count_params()),
+        "quantization": plan.quantization,
+    }
+    extra = {
+        "training_data": {
+            "source": data.source,
+            "images": len(data),
+            "class_counts": data.class_counts(),
+            "split": metrics["split"],
+        },
+        "metrics": {
+            "test": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
+            "test_by_image_type": {k: headline(v) for k, v in metrics["test_groups"]["image_type"].items()},
+            "calibration": metrics["calibration"],
+        },
+        "decision": decision,
+    }
+    write_json(folder / MANIFEST_FILE, build_manifest(folder, model_info, extra))
+
+
+def headline(metrics: dict) -> dict:
+    """The few numbers quoted everywhere: accuracy, balanced accuracy, macro AUC, ECE, melanoma recall."""
+    keys = ("n", "accuracy", "balanced_accuracy", "macro_auc", "ece")
     return {k: metrics[k] for k in keys} | {"mel_recall": metrics["per_class"]["mel"]["recall"]}
-
-
-def _cpu_count() -> int:
-    import os
-
-    return os.cpu_count() or 1

@@ -1,6 +1,6 @@
-"""Loading labelled images: the HAM10000 folder layout and the NumPy layout of older tutorials.
+"""Loading labelled images: the HAM10000 and MILK10k folder layouts and the NumPy layout of older tutorials.
 
-Both loaders return a :class:`LabelledImages` of preprocessed uint8 RGB arrays (N, 75, 100, 3),
+The loaders return a :class:`LabelledImages` of preprocessed uint8 RGB arrays (N, 75, 100, 3),
 integer labels in :data:`trainer.info.CLASS_CODES` order, and lesion ids where known.
 """
 
@@ -11,7 +11,7 @@ import hashlib
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class LabelledImages:
     image_ids: list[str]
     groups: list[str] | None  # lesion ids, or None when the source has none
     source: str
+    meta: dict[str, list[str]] = field(default_factory=dict)  # per-image facts, e.g. image_type, dataset
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -53,6 +54,24 @@ class LabelledImages:
         """Number of images per class code."""
         counts = np.bincount(self.labels, minlength=NUM_CLASSES)
         return {code: int(n) for code, n in zip(CLASS_CODES, counts)}
+
+    def domains(self) -> list[str]:
+        """Per image, ``"<dataset> <image_type>"`` (e.g. ``"milk10k clinical"``), or the source name."""
+        datasets, types = self.meta.get("dataset"), self.meta.get("image_type")
+        if datasets is None or types is None:
+            return ["images"] * len(self)
+        return [f"{d} {t}" for d, t in zip(datasets, types)]
+
+    def subset(self, keep: np.ndarray, source: str | None = None) -> LabelledImages:
+        """The images at indices ``keep``, with their labels, ids, groups and facts."""
+        return LabelledImages(
+            self.images[keep],
+            self.labels[keep],
+            [self.image_ids[i] for i in keep],
+            [self.groups[i] for i in keep] if self.groups else None,
+            source or self.source,
+            {key: [values[i] for i in keep] for key, values in self.meta.items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,7 @@ class LabelledFile:
     path: Path
     label: int
     group: str | None
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def find_image(folder: Path, image_id: str) -> Path | None:
@@ -87,7 +107,14 @@ def read_ham_metadata(data_dir: Path) -> list[LabelledFile]:
     missing_columns = {"lesion_id", "image_id", "dx"} - set(rows[0] if rows else {})
     if missing_columns:
         raise DatasetError(f"{metadata} lacks column(s) {sorted(missing_columns)}")
-    return [_resolve_row(row, number, metadata, images_dir) for number, row in enumerate(rows, start=2)]
+    return [
+        _resolve_row(row, number, metadata, images_dir, _ham_facts(row)) for number, row in enumerate(rows, start=2)
+    ]
+
+
+def _ham_facts(row: dict) -> dict[str, str]:
+    """HAM10000 images are dermoscopic; its ``dataset`` column names the source (clinic and device)."""
+    return {"dataset": "ham10000", "image_type": "dermoscopic", "source": row.get("dataset") or "ham10000"}
 
 
 def read_labels_csv(labels_csv: Path, images_dir: Path) -> list[LabelledFile]:
@@ -100,7 +127,7 @@ def read_labels_csv(labels_csv: Path, images_dir: Path) -> list[LabelledFile]:
     return [_resolve_row(row, number, labels_csv, images_dir) for number, row in enumerate(rows, start=2)]
 
 
-def _resolve_row(row: dict, line: int, csv_path: Path, images_dir: Path) -> LabelledFile:
+def _resolve_row(row: dict, line: int, csv_path: Path, images_dir: Path, meta: dict | None = None) -> LabelledFile:
     image_id, dx = (row.get("image_id") or "").strip(), (row.get("dx") or "").strip()
     if dx not in CODE_TO_INDEX:
         raise DatasetError(
@@ -109,7 +136,7 @@ def _resolve_row(row: dict, line: int, csv_path: Path, images_dir: Path) -> Labe
     path = find_image(images_dir, image_id) if image_id else None
     if path is None:
         raise DatasetError(f"{csv_path}, line {line}: no image file {images_dir / (image_id or '?')}.jpg/.png")
-    return LabelledFile(image_id, path, CODE_TO_INDEX[dx], (row.get("lesion_id") or "").strip() or None)
+    return LabelledFile(image_id, path, CODE_TO_INDEX[dx], (row.get("lesion_id") or "").strip() or None, meta or {})
 
 
 def select_subset(files: list[LabelledFile], limit: int | None, seed: int) -> list[LabelledFile]:
@@ -172,23 +199,27 @@ def load_ham10000(
     return _from_files(files, cache_dir, source=f"HAM10000 layout at {data_dir}")
 
 
-def load_labelled_folder(
-    images_dir: str | Path, labels_csv: str | Path, cache_dir: Path | None = None
-) -> LabelledImages:
-    """Load any images folder with an ``image_id,dx`` labels CSV."""
-    files = read_labels_csv(Path(labels_csv), Path(images_dir))
-    return _from_files(files, cache_dir, source=f"images at {images_dir}, labels {labels_csv}")
-
-
 def _from_files(files: list[LabelledFile], cache_dir: Path | None, source: str) -> LabelledImages:
     groups = [f.group for f in files]
+    keys = set().union(*(f.meta for f in files))
     return LabelledImages(
         images=decode_files(files, cache_dir),
         labels=np.array([f.label for f in files], dtype=np.int64),
         image_ids=[f.image_id for f in files],
         groups=groups if all(groups) else None,
         source=source,
+        meta={key: [f.meta.get(key, "") for f in files] for key in sorted(keys)},
     )
+
+
+def load_milk10k(
+    data_dir: str | Path, limit: int | None = None, seed: int = 0, cache_dir: Path | None = DEFAULT_CACHE_DIR
+) -> LabelledImages:
+    """Load the MILK10k layout (clinical close-up + dermoscopic image per lesion)."""
+    from trainer.milk10k import read_milk10k
+
+    files = select_subset(read_milk10k(Path(data_dir)), limit, seed)
+    return _from_files(files, cache_dir, source=f"MILK10k layout at {data_dir}")
 
 
 def load_numpy(data_dir: str | Path, limit: int | None = None, seed: int = 0) -> LabelledImages:
@@ -260,13 +291,45 @@ def _check_gray(path: Path, count: int) -> None:
     print(f"note: {path.name} (grayscale) is accepted but unused: the colour model trains on X.npy")
 
 
+def read_labelled_files(data_dir: str | Path) -> list[LabelledFile]:
+    """The labelled image files of a HAM10000- or MILK10k-layout folder."""
+    from trainer.milk10k import is_milk10k, read_milk10k
+
+    data_dir = Path(data_dir)
+    return read_milk10k(data_dir) if is_milk10k(data_dir) else read_ham_metadata(data_dir)
+
+
 def load_dataset(data_dir: str | Path, limit: int | None = None, seed: int = 0) -> LabelledImages:
-    """Load a dataset folder in either layout, detected from its files."""
+    """Load a dataset folder in any known layout, detected from its files."""
+    from trainer.milk10k import GROUND_TRUTH_FILE, is_milk10k
+
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DatasetError(f"dataset folder {data_dir} does not exist")
     if (data_dir / METADATA_FILE).is_file():
         return load_ham10000(data_dir, limit, seed)
+    if is_milk10k(data_dir):
+        return load_milk10k(data_dir, limit, seed)
     if any((data_dir / name).is_file() for name in ("X.npy", "y.npy", "X_g.npy")):
         return load_numpy(data_dir, limit, seed)
-    raise DatasetError(f"{data_dir} holds neither {METADATA_FILE} (HAM10000 layout) nor X.npy/y.npy (NumPy layout)")
+    raise DatasetError(
+        f"{data_dir} holds none of {METADATA_FILE} (HAM10000 layout), {GROUND_TRUTH_FILE} (MILK10k layout) "
+        "or X.npy/y.npy (NumPy layout)"
+    )
+
+
+def load_datasets(data_dirs: list[Path], limit: int | None = None, seed: int = 0) -> LabelledImages:
+    """Load one or more dataset folders and concatenate them (``--data A --data B``)."""
+    parts = [load_dataset(d, limit, seed) for d in data_dirs]
+    if len(parts) == 1:
+        return parts[0]
+    keys = set().union(*(p.meta for p in parts))
+    grouped = all(p.groups for p in parts)
+    return LabelledImages(
+        images=np.concatenate([p.images for p in parts]),
+        labels=np.concatenate([p.labels for p in parts]),
+        image_ids=[i for p in parts for i in p.image_ids],
+        groups=[g for p in parts for g in p.groups] if grouped else None,
+        source=" + ".join(p.source for p in parts),
+        meta={key: [v for p in parts for v in p.meta.get(key, [""] * len(p))] for key in sorted(keys)},
+    )

@@ -77,8 +77,8 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
         "accuracy": float(accuracy_score(labels, predictions)),
         "balanced_accuracy": float(balanced_accuracy_score(labels, predictions)) if len(labels) else None,
         "macro_auc": float(np.mean(aucs)) if aucs else None,
-        # The seed's roc_auc_score on one-hot labels (sklearn's default macro average over present classes).
-        "seed_roc_auc": float(roc_auc_score(one_hot[:, present], probabilities[:, present]))
+        # The baseline's roc_auc_score on one-hot labels (sklearn's default macro average over present classes).
+        "baseline_roc_auc": float(roc_auc_score(one_hot[:, present], probabilities[:, present]))
         if len(present) > 1
         else None,
         "ece": expected_calibration_error(labels, probabilities),

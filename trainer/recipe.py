@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from trainer.augment_modes import AUGMENT_ALIASES
 
 IMBALANCE_MODES = ("sqrt-weights", "weights", "none")
-AUGMENT_MODES = ("dermoscopy", "seed", "none")
+CONFIGS = ("default", "baseline")
+CONFIG_ALIASES = {"seed": "baseline"}  # deprecated spelling
 
 
-@dataclass
+@dataclass(frozen=True)
 class Recipe:
-    """Hyper-parameters of one training run."""
+    """Everything that shapes the trained weights; ``trainer build`` flags override single fields."""
 
+    arch: str = "efficientnet-lite0"
+    upsample: float = 1.0
     epochs: int = 12
     head_epochs: int = 2
     batch_size: int = 32
@@ -19,29 +24,35 @@ class Recipe:
     head_learning_rate: float = 1e-3
     imbalance: str = "sqrt-weights"
     patience: int = 5
-    seed_config: bool = False
-    augment: str = "dermoscopy"
+    baseline_config: bool = False
+    augment: str = "device"
     train_batch_norm: bool = False
 
 
-def recipe_for(arch: str, epochs: int | None, seed_config: bool) -> Recipe:
-    """The default recipe of an architecture, with ``--epochs`` and ``--config seed`` applied."""
-    if seed_config:
-        recipe = Recipe(
+def recipe_for(arch: str, config: str = "default") -> Recipe:
+    """The default recipe of an architecture, or the baseline project's recipe (``--config baseline``)."""
+    if CONFIG_ALIASES.get(config, config) == "baseline":
+        return Recipe(
+            arch=arch,
             epochs=20,
             head_epochs=0,
             batch_size=10,
             learning_rate=1e-4,
             imbalance="none",
             patience=1000,
-            seed_config=True,
+            baseline_config=True,
             augment="none",
         )
-    elif arch == "efficientnet-lite0":
-        recipe = Recipe(epochs=28, head_epochs=2, learning_rate=1e-4, patience=10)
-    else:
-        recipe = Recipe(epochs=30, head_epochs=0, learning_rate=2e-3, patience=8)
-    if epochs is not None:
-        recipe.epochs = epochs
-        recipe.head_epochs = min(recipe.head_epochs, max(0, epochs - 1))
-    return recipe
+    if arch == "efficientnet-lite0":
+        return Recipe(arch=arch, upsample=1.5, epochs=24, head_epochs=2, learning_rate=1e-4, patience=8)
+    return Recipe(arch=arch, epochs=30, head_epochs=0, learning_rate=2e-3, patience=8)
+
+
+def with_overrides(recipe: Recipe, **overrides) -> Recipe:
+    """``recipe`` with the given fields replaced (``None`` values ignored); head epochs fit inside ``epochs``."""
+    recipe = replace(recipe, **{name: value for name, value in overrides.items() if value is not None})
+    return replace(
+        recipe,
+        head_epochs=min(recipe.head_epochs, max(0, recipe.epochs - 1)),
+        augment=AUGMENT_ALIASES.get(recipe.augment, recipe.augment),
+    )

@@ -15,6 +15,8 @@ from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 from trainer.info import CLASS_CODES, NUM_CLASSES
 from trainer.metrics import reliability_bins
 
+REPORT_FOLDER = "report"
+
 
 def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:
     """Train/validation accuracy and loss per epoch (as the seed tracked), plus validation BMCA."""
@@ -109,8 +111,9 @@ def render_html(metrics: dict, path: Path) -> None:
     test = metrics["test"]
     headline = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{_fmt(test.get(k))}</td></tr>"
-        for k in ("n", "accuracy", "balanced_accuracy", "macro_auc", "seed_roc_auc", "ece")
+        for k in ("n", "accuracy", "balanced_accuracy", "macro_auc", "baseline_roc_auc", "ece")
     )
+    groups = _group_rows(metrics)
     per_class = "".join(
         f"<tr><th>{code}</th>"
         + "".join(f"<td>{_fmt(row[k])}</td>" for k in ("recall", "precision", "specificity", "auc", "support"))
@@ -143,9 +146,45 @@ Numbers below are on that test split, after temperature scaling (T = {_fmt(calib
 ECE before scaling: {_fmt(calibration.get("test_ece_before"))}, after: {_fmt(calibration.get("test_ece_after"))}.</p>
 <h2>Headline</h2><table>{headline}</table>
 <h2>Per class</h2><table><tr><th>class</th>{per_class_header}</tr>{per_class}</table>
+<h2>By image type, skin tone and held-out source</h2>
+<table><tr><th>group</th><th>n</th><th>balanced accuracy</th><th>macro AUC</th><th>melanoma recall</th><th>ECE</th></tr>
+{groups}</table>
 <h2>Split (images per class)</h2><table><tr><th></th>{split_header}<th>total</th></tr>{split_rows}</table>
 <h2>Plots</h2>{plots}
 <p>All figures come from <code>metrics.json</code> beside this page.</p>
 </body></html>
 """
     path.write_text(page)
+
+
+def _group_rows(metrics: dict) -> str:
+    named = [
+        (f"test, {kind.replace('_', ' ')} {value}", group)
+        for kind, groups in metrics.get("test_groups", {}).items()
+        for value, group in groups.items()
+    ]
+    if "cross_source" in metrics:
+        named.append((f"held-out source {metrics['cross_source'].get('source')}", metrics["cross_source"]))
+    return "".join(
+        f"<tr><th>{html.escape(name)}</th><td>{group['n']}</td><td>{_fmt(group['balanced_accuracy'])}</td>"
+        f"<td>{_fmt(group['macro_auc'])}</td><td>{_fmt(group['per_class']['mel']['recall'])}</td>"
+        f"<td>{_fmt(group['ece'])}</td></tr>"
+        for name, group in named
+    )
+
+
+def write_report(
+    folder: Path, metrics: dict, labels: np.ndarray, uncalibrated: np.ndarray, probabilities: np.ndarray
+) -> Path:
+    """Plots, ``metrics.json`` and ``report.html`` in ``folder/report``; returns that folder."""
+    from trainer.export import write_json
+
+    report = folder / REPORT_FOLDER
+    report.mkdir()
+    plot_training_curves(metrics.get("history", {}), report / "training_curves.png")
+    plot_confusion_matrix(labels, probabilities, report / "confusion_matrix.png")
+    plot_roc_curves(labels, probabilities, report / "roc_curves.png")
+    plot_reliability(labels, uncalibrated, probabilities, report / "reliability.png")
+    write_json(report / "metrics.json", metrics)
+    render_html(metrics, report / "report.html")
+    return report

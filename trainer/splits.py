@@ -1,4 +1,4 @@
-"""Train / validation / test splits: grouped by lesion by default, the seed's leaky split on request."""
+"""Train / validation / test splits: grouped by lesion by default, the baseline project's leaky split on request."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from trainer.info import CLASS_CODES, NUM_CLASSES
 
-SPLIT_KINDS = ("grouped", "seed")
+SPLIT_KINDS = ("grouped", "baseline")
+SPLIT_ALIASES = {"seed": "baseline"}  # deprecated spelling
 
 
 @dataclass
@@ -44,6 +45,7 @@ def _stratify_or_none(labels: np.ndarray) -> np.ndarray | None:
 
 
 def _grouped_holdout(labels, groups, fraction, seed, indices) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out about ``fraction`` of ``indices``, whole groups only, stratified on ``labels``."""
     # Tiny datasets: StratifiedGroupKFold needs some class with at least as many members as folds.
     folds = max(2, min(round(1 / fraction), int(np.bincount(labels[indices]).max())))
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -53,11 +55,17 @@ def _grouped_holdout(labels, groups, fraction, seed, indices) -> tuple[np.ndarra
     return indices[rest], indices[held]
 
 
-def grouped_split(labels: np.ndarray, groups: list[str], seed: int = 0, holdout: float = 0.15) -> Split:
-    """Stratified split with every lesion's images in one part only (about 70/15/15)."""
+def grouped_split(
+    labels: np.ndarray, groups: list[str], seed: int = 0, holdout: float = 0.15, strata: np.ndarray | None = None
+) -> Split:
+    """Stratified split with every lesion's images in one part only (about 70/15/15).
+
+    ``strata`` (default: the labels) is what each part keeps in proportion, e.g. class x image type.
+    """
+    strata = labels if strata is None else strata
     indices = np.arange(len(labels))
-    rest, test = _grouped_holdout(labels, groups, holdout, seed, indices)
-    train, validation = _grouped_holdout(labels, groups, holdout / (1 - holdout), seed, rest)
+    rest, test = _grouped_holdout(strata, groups, holdout, seed, indices)
+    train, validation = _grouped_holdout(strata, groups, holdout / (1 - holdout), seed, rest)
     return Split(train, validation, test, "grouped", seed, "stratified, grouped by lesion_id (no lesion in two parts)")
 
 
@@ -72,25 +80,28 @@ def stratified_split(labels: np.ndarray, seed: int = 0, holdout: float = 0.15) -
     return Split(train, validation, test, "stratified", seed, note)
 
 
-def seed_split(labels: np.ndarray, validation: float = 0.15) -> Split:
-    """The seed's ``train_test_split(X, y, test_size=0.4, random_state=101)``; validation carved from train."""
+def baseline_split(labels: np.ndarray, validation: float = 0.15) -> Split:
+    """The baseline's ``train_test_split(X, y, test_size=0.4, random_state=101)``; validation carved from train."""
     indices = np.arange(len(labels))
     train, test = train_test_split(indices, test_size=0.4, random_state=101)
     train, val = train_test_split(
         train, test_size=validation, random_state=101, stratify=_stratify_or_none(labels[train])
     )
-    note = "the seed's random image split (test_size=0.4, random_state=101): LEAKS images of one lesion across parts"
-    return Split(train, val, test, "seed", 101, note)
+    note = "the baseline's random image split (test_size=0.4, random_state=101): LEAKS lesions across parts"
+    return Split(train, val, test, "baseline", 101, note)
 
 
-def make_split(kind: str, labels: np.ndarray, groups: list[str] | None, seed: int = 0) -> Split:
+def make_split(
+    kind: str, labels: np.ndarray, groups: list[str] | None, seed: int = 0, strata: np.ndarray | None = None
+) -> Split:
     """Dispatch on ``--split``; warn about leakage and fall back to stratified without lesion ids."""
-    if kind == "seed":
-        warnings.warn("--split seed splits images, not lesions: test scores are inflated by leakage", stacklevel=2)
-        return seed_split(labels)
+    kind = SPLIT_ALIASES.get(kind, kind)
+    if kind == "baseline":
+        warnings.warn("--split baseline splits images, not lesions: test scores are inflated by leakage", stacklevel=2)
+        return baseline_split(labels)
     if kind != "grouped":
         raise ValueError(f"unknown split {kind!r}; choose from {SPLIT_KINDS}")
     if groups is None:
         print("note: no lesion ids in this data; falling back to a stratified image-level split")
         return stratified_split(labels, seed)
-    return grouped_split(labels, groups, seed)
+    return grouped_split(labels, groups, seed, strata=strata)

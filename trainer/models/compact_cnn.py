@@ -5,10 +5,10 @@ SeparableConv2D config that tf-keras exports (kernelInitializer fields).
 """
 
 from trainer.keras_backend import keras
-from trainer.models.heads import image_input, softmax_output
+from trainer.models.heads import Network, image_input, softmax_output
 
 
-def build_compact_cnn(widths: tuple[int, ...] = (32, 64, 128, 192)) -> keras.Model:
+def build_compact_cnn(widths: tuple[int, ...] = (32, 64, 128, 192)) -> Network:
     """Stem conv then one stride-2 separable block per width; inputs scaled from 0..255 inside."""
     inputs = image_input()
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalise")(inputs)
@@ -23,4 +23,4 @@ def build_compact_cnn(widths: tuple[int, ...] = (32, 64, 128, 192)) -> keras.Mod
         x = keras.layers.MaxPooling2D(padding="same")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.3)(x)
-    return keras.Model(inputs, softmax_output(x), name="compact_cnn")
+    return Network(keras.Model(inputs, softmax_output(x), name="compact_cnn"))

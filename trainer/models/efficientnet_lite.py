@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from trainer.keras_backend import keras
-from trainer.models.heads import image_input, softmax_output
+from trainer.models.heads import Network, image_input, softmax_output
+from trainer.models.layers import AlignedResizing
 from trainer.models.torch_weights import load_legacy_state_dict
+from trainer.preprocess import INPUT_HEIGHT, INPUT_WIDTH
 
 # (expand ratio, kernel, first stride, output channels, repeats) per stage, as in EfficientNet-B0.
 STAGES = (
@@ -56,7 +58,7 @@ def _mbconv(x, expand: int, kernel: int, stride: int, filters: int, name: str, f
     return x
 
 
-def build_backbone(inputs, fold_bn: bool = False) -> keras.Model:
+def build_backbone(inputs, fold_bn: bool = False):
     """The convolutional trunk (stem, 16 MBConv blocks, 1280-channel head) without classifier.
 
     ``fold_bn`` builds the inference twin whose convolutions carry biases instead of batch norms.
@@ -69,12 +71,11 @@ def build_backbone(inputs, fold_bn: bool = False) -> keras.Model:
             first_stride = stride if repeat == 0 else 1
             x = _mbconv(x, expand, kernel, first_stride, filters, f"{BACKBONE_PREFIX}block{block}", fold_bn)
             block += 1
-    x = _conv_bn(x, 1280, 1, 1, f"{BACKBONE_PREFIX}head", fold_bn=fold_bn)
-    return keras.Model(inputs, x, name="efficientnet_lite0")
+    return _conv_bn(x, 1280, 1, 1, f"{BACKBONE_PREFIX}head", fold_bn=fold_bn)
 
 
 def load_imagenet_weights(backbone: keras.Model, path: str | None = None) -> None:
-    """Copy the PyTorch state_dict into the Keras backbone, layer by layer."""
+    """Copy the PyTorch state_dict into the Keras model's backbone layers, layer by layer."""
     state = load_legacy_state_dict(path or imagenet_weights_path())
     pairs = [("stem", "_conv_stem", "_bn0"), ("head", "_conv_head", "_bn1")]
     for block in range(sum(stage[-1] for stage in STAGES)):
@@ -101,15 +102,28 @@ def _set_bn(layer: keras.layers.Layer, state: dict, prefix: str) -> None:
     )
 
 
-def build_efficientnet_lite0(
-    pretrained: bool = True, head_units: int = 256, dropout: float = 0.3, fold_bn: bool = False
+def build_efficientnet_lite0(upsample: float = 1.0) -> Network:
+    """EfficientNet-Lite0 (ImageNet weights) with the seed's transfer head, and how to export it."""
+    model = efficientnet_lite0_classifier(upsample=upsample)
+    load_imagenet_weights(model)
+    backbone = [layer for layer in model.layers if layer.name.startswith(BACKBONE_PREFIX)]
+    return Network(model, backbone, lambda trained: fold_batch_norms(trained, upsample))
+
+
+def efficientnet_lite0_classifier(
+    head_units: int = 256, dropout: float = 0.3, fold_bn: bool = False, upsample: float = 1.0
 ) -> keras.Model:
-    """EfficientNet-Lite0 with the seed's transfer-learning head: dropout, batch norm, Dense 256, Dense 7."""
+    """EfficientNet-Lite0 with the seed's transfer-learning head: dropout, batch norm, Dense 256, Dense 7.
+
+    ``upsample`` > 1 enlarges the 75x100 input inside the model, so the ImageNet filters see the
+    lesion nearer the scale they learnt (the page still sends 75x100).
+    """
     inputs = image_input()
-    backbone = build_backbone(inputs, fold_bn)
-    if pretrained:
-        load_imagenet_weights(backbone)
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(backbone.output)
+    x = inputs
+    if upsample != 1.0:
+        size = (round(INPUT_HEIGHT * upsample), round(INPUT_WIDTH * upsample))
+        x = AlignedResizing(*size, name="upsample")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(build_backbone(x, fold_bn))
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     if not fold_bn:
         x = keras.layers.BatchNormalization(name="head_bn")(x)
@@ -124,13 +138,13 @@ def _bn_scale_shift(bn: keras.layers.BatchNormalization) -> tuple[np.ndarray, np
     return scale, beta - mean * scale
 
 
-def fold_batch_norms(model: keras.Model) -> keras.Model:
+def fold_batch_norms(model: keras.Model, upsample: float = 1.0) -> keras.Model:
     """The same function without batch-norm layers: each BN folded into its neighbouring weights.
 
     Folded kernels have comparable per-channel ranges, which is what lets the TF.js export
     quantise them to uint8 without wrecking the predictions (unfolded, it does).
     """
-    folded = build_efficientnet_lite0(pretrained=False, fold_bn=True)
+    folded = efficientnet_lite0_classifier(fold_bn=True, upsample=upsample)
     for layer in folded.layers:
         if not layer.weights:
             continue

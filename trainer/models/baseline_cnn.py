@@ -1,10 +1,10 @@
 """The seed project's deployed CNN, kept as a baseline (≈1.8 GMAC per image, ~104 MB exported)."""
 
 from trainer.keras_backend import keras
-from trainer.models.heads import image_input, softmax_output
+from trainer.models.heads import Network, image_input, softmax_output
 
 
-def build_seed_cnn() -> keras.Model:
+def build_baseline_cnn() -> Network:
     """Five Conv64 'same' + Conv64 'valid', pool, dropout; Conv128 x2; Dense 512; softmax (raw 0..255 in)."""
     inputs = image_input()
     x = inputs
@@ -20,4 +20,4 @@ def build_seed_cnn() -> keras.Model:
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(512, activation="relu")(x)
     x = keras.layers.Dropout(0.5)(x)
-    return keras.Model(inputs, softmax_output(x), name="seed_cnn")
+    return Network(keras.Model(inputs, softmax_output(x), name="baseline_cnn"))

@@ -1,0 +1,87 @@
+"""The MILK10k layout (ISIC 2025): one clinical close-up and one dermoscopic image per lesion.
+
+``MILK10k_Training_GroundTruth.csv`` holds one one-hot row per lesion, ``MILK10k_Training_Metadata.csv``
+one row per image (``image_type``, ``isic_id``, ``skin_tone_class``, ...), and the images are
+``images/<isic_id>.jpg`` (``images_train/`` in the original download).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from trainer.datasets import DatasetError, LabelledFile, find_image
+from trainer.info import CODE_TO_INDEX
+
+GROUND_TRUTH_FILE = "MILK10k_Training_GroundTruth.csv"
+METADATA_FILE = "MILK10k_Training_Metadata.csv"
+IMAGE_FOLDERS = ("images", "images_train")
+# MILK10k diagnosis -> our class code, or None to leave the lesion out (rationale in docs/data.md).
+CLASS_MAP: dict[str, str | None] = {
+    "AKIEC": "akiec",
+    "BCC": "bcc",
+    "BKL": "bkl",
+    "DF": "df",
+    "MEL": "mel",
+    "NV": "nv",
+    "VASC": "vasc",
+    "SCCKA": "akiec",
+    "INF": None,
+    "BEN_OTH": None,
+    "MAL_OTH": None,
+}
+IMAGE_TYPES = {"clinical: close-up": "clinical", "dermoscopic": "dermoscopic"}
+
+
+def is_milk10k(folder: Path) -> bool:
+    """Whether ``folder`` has the MILK10k ground-truth file."""
+    return (folder / GROUND_TRUTH_FILE).is_file()
+
+
+def read_milk10k(data_dir: Path) -> list[LabelledFile]:
+    """Every image of a mapped diagnosis, labelled through :data:`CLASS_MAP`, grouped by lesion."""
+    diagnoses = _read_ground_truth(data_dir / GROUND_TRUTH_FILE)
+    images_dir = next((data_dir / name for name in IMAGE_FOLDERS if (data_dir / name).is_dir()), None)
+    if images_dir is None:
+        raise DatasetError(f"{data_dir} has no images folder ({' or '.join(IMAGE_FOLDERS)})")
+    metadata = data_dir / METADATA_FILE
+    if not metadata.is_file():
+        raise DatasetError(f"{metadata} not found: expected the MILK10k layout")
+    files = []
+    with metadata.open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            lesion, image_id = row.get("lesion_id", ""), row.get("isic_id", "")
+            if lesion not in diagnoses:
+                raise DatasetError(f"{metadata}, line {line}: lesion {lesion!r} is not in {GROUND_TRUTH_FILE}")
+            code = CLASS_MAP[diagnoses[lesion]]
+            if code is None:
+                continue
+            path = find_image(images_dir, image_id)
+            if path is None:
+                raise DatasetError(f"{metadata}, line {line}: no image file {images_dir / image_id}.jpg")
+            meta = {
+                "dataset": "milk10k",
+                "image_type": IMAGE_TYPES.get(row.get("image_type", ""), row.get("image_type", "")),
+                "source": "milk10k",
+                "diagnosis": diagnoses[lesion],
+                "skin_tone": row.get("skin_tone_class", ""),
+            }
+            files.append(LabelledFile(image_id, path, CODE_TO_INDEX[code], f"milk10k:{lesion}", meta))
+    return files
+
+
+def _read_ground_truth(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise DatasetError(f"{path} not found: expected the MILK10k layout")
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        unknown = set(reader.fieldnames or []) - set(CLASS_MAP) - {"lesion_id"}
+        if unknown:
+            raise DatasetError(f"{path}: unknown diagnosis column(s) {sorted(unknown)}")
+        diagnoses = {}
+        for line, row in enumerate(reader, start=2):
+            positive = [name for name in CLASS_MAP if float(row.get(name) or 0) == 1.0]
+            if len(positive) != 1:
+                raise DatasetError(f"{path}, line {line}: expected exactly one diagnosis, found {positive}")
+            diagnoses[row["lesion_id"]] = positive[0]
+    return diagnoses
