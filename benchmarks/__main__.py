@@ -11,14 +11,15 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks import browser as bench
-from benchmarks.load import SERVER_WORKERS, load_test, model_paths
+from benchmarks.chromium import launch_chromium
+from benchmarks.load import SERVER_WORKERS, load_test, model_paths, wrk_missing
 from benchmarks.model_files import download_bytes
+from benchmarks.photos import lesion_like, write_rgb
 from benchmarks.report import machine_conditions, render
 from benchmarks.seed_model import export_seed_cnn
 from benchmarks.training import read_run
-from tests.browser_helpers import launch_chromium, run_server
-from tests.image_factory import lesion_like, write_rgb
 from webapp.config import Settings
+from webapp.local_server import run_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,9 @@ def main() -> None:
     args = parse_args()
     if not (args.model / "model.json").is_file():
         sys.exit(f"{args.model} has no model.json: pass --model <an exported model folder>")
+    load_skipped = wrk_missing()
+    if load_skipped:
+        print(f"load test skipped: {load_skipped}", flush=True)
     started = time.monotonic()
     conditions_start = machine_conditions()
     with tempfile.TemporaryDirectory(prefix="lesion-bench-") as scratch:
@@ -73,8 +77,10 @@ def main() -> None:
         models = [bench.ModelUnderTest("shipped", args.model), bench.ModelUnderTest("seed CNN", seed)]
         results, browser_version = measure_browser(models, photos, args)
         sizes = {m.label: download_bytes(m.folder) for m in models}
-    print("load test", flush=True)
-    load_runs = load_test(args.model, args.load_seconds, args.connections, args.load_runs)
+    load_runs = []
+    if not load_skipped:
+        print("load test", flush=True)
+        load_runs = load_test(args.model, args.load_seconds, args.connections, args.load_runs)
     training, skipped = [], []
     for run in args.runs:
         try:
@@ -102,6 +108,7 @@ def main() -> None:
             "workers": SERVER_WORKERS,
             "paths": model_paths(args.model),
             "runs": load_runs,
+            "skipped": load_skipped,
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -142,8 +142,7 @@ def inference(browser: Browser, model: ModelUnderTest, backend: str, iterations:
     """Median and p95 of one prediction (batch 1) on a backend forced with ?backend=.
 
     Service workers are blocked: the page's offline cache (static/js/sw.js) would store the model
-    in the background while it is timed (and, with the seed CNN's 104 MB, the timed load failed
-    now and then with "Failed to fetch" while the worker was storing it).
+    in the background while it is timed (see docs/decisions.md, "Web app").
     """
     context = browser.new_context(service_workers="block")
     page = context.new_page()

@@ -11,15 +11,17 @@ import argparse
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from benchmarks.model_files import model_files
-from tests.browser_helpers import run_server
+from webapp.local_server import run_server
 from webapp.manifest import manifest_version
 
 LOOPBACK = "http://127.0.0.1:"
 SERVER_WORKERS = 2  # as in the Docker image
+WRK_MISSING = "wrk is not installed; install it (Debian/Ubuntu: `apt-get install wrk`) and rerun"
 
 # Per thread: rotate over the paths given after "--"; at the end print one JSON line.
 WRK_SCRIPT = """
@@ -49,13 +51,18 @@ def model_paths(model_dir: Path) -> list[str]:
     return ["/", "/model/manifest.json", *(f"/model/v/{version}/{name}" for name in model_files(model_dir))]
 
 
+def wrk_missing() -> str | None:
+    """Why the load test cannot run on this machine, or None when it can."""
+    return None if shutil.which("wrk") else WRK_MISSING
+
+
 def run_wrk(base_url: str, paths: list[str], seconds: int, connections: int, threads: int = 2) -> dict:
     """One wrk run; returns its counts, errors and latency percentiles."""
     if not base_url.startswith(LOOPBACK):
         raise ValueError(f"the load test only targets 127.0.0.1, not {base_url}")
     wrk = shutil.which("wrk")
     if wrk is None:
-        raise RuntimeError("wrk is not installed (Debian: apt-get install -y wrk)")
+        raise RuntimeError(WRK_MISSING)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_SCRIPT)
         script.flush()
@@ -83,6 +90,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64, help="concurrent connections (default: 64)")
     parser.add_argument("--runs", type=int, default=1, help="number of runs (default: 1)")
     args = parser.parse_args()
+    if reason := wrk_missing():
+        sys.exit(reason)
     for result in load_test(args.model, args.seconds, args.connections, args.runs):
         print(json.dumps(result))
 

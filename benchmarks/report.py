@@ -194,10 +194,16 @@ def render(context: dict) -> str:
         ]
     if context["skipped_runs"]:
         lines += ["Not read (no report yet): " + ", ".join(f"`{p}`" for p in context["skipped_runs"]) + ".", ""]
-    load = context["load"]
-    lines += [
-        "## Load test (loopback only)",
-        "",
+    return "\n".join(lines + load_section(context["load"]))
+
+
+def load_section(load: dict) -> list[str]:
+    """The load test's section: its runs, or why it was skipped and how to enable it."""
+    lines = ["## Load test (loopback only)", ""]
+    if load["skipped"]:
+        return [*lines, f"Not measured: {load['skipped']}.", ""]
+    return [
+        *lines,
         f"`wrk -t2 -c{load['connections']} -d{load['seconds']}s` × {len(load['runs'])} run(s) against "
         f"`uvicorn webapp.main:app` with {load['workers']} workers on 127.0.0.1, serving the shipped "
         "model; requests rotate over " + ", ".join(f"`{p}`" for p in load["paths"]) + " with "
@@ -206,4 +212,3 @@ def render(context: dict) -> str:
         *load_table(load["runs"]),
         "",
     ]
-    return "\n".join(lines)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 
 def export_seed_cnn(folder: Path) -> Path:
-    """Export ``trainer.models.build_model("seed-cnn")`` (float32, with manifest) into a new ``folder``.
+    """Export ``trainer.models.build_network("baseline-cnn")`` (float32, with manifest) into a new ``folder``.
 
     Its weights are untrained: download size and inference time do not depend on their values.
     """
     from trainer.export import MANIFEST_FILE, build_manifest, save_tfjs, write_json
-    from trainer.models import build_model
+    from trainer.models import build_network
 
-    model = build_model("seed-cnn")
+    model = build_network("baseline-cnn").model
     folder.mkdir(parents=True)
     save_tfjs(model, folder, "none")
     info = {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh Debian/Ubuntu machine, then run it:
 # Debian's chromium (when missing), a Python 3.11 venv with the train+test extras, the npm packages,
-# ruff, and pytest (unit, CLI, server and Playwright browser tests).
+# ruff, ESLint and Prettier, and pytest (unit, CLI, server and Playwright browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +20,5 @@ npm ci --no-audit --no-fund --loglevel=error
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+npm run --silent lint  # ESLint and Prettier over the browser code (package.json)
 exec .venv/bin/python -m pytest "$@"

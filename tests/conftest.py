@@ -1,17 +1,25 @@
-"""Shared fixtures: generated datasets, a tiny trained model, the real-data location."""
+"""Shared fixtures: generated datasets, a tiny trained model, the real-data location, and a served
+model with a headless browser for the browser tests."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 # Keep the decoded-image cache of test runs out of the user's home cache.
 os.environ.setdefault("LESION_CACHE_DIR", tempfile.mkdtemp(prefix="lesion-test-cache-"))
 
+from benchmarks.chromium import launch_chromium, open_classifier
 from tests.image_factory import write_ham_layout
+from webapp.local_server import run_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "ham10000"
@@ -35,10 +43,12 @@ def ham_layout(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, ham_layout) -> Path:
     """A compact CNN trained for one epoch on the generated dataset and exported by `trainer build`."""
-    from trainer.build import BuildOptions, build
+    from trainer.build import BuildPlan, build
+    from trainer.recipe import recipe_for, with_overrides
 
     out = tmp_path_factory.mktemp("models") / "tiny"
-    build(BuildOptions(data=ham_layout, out=out, arch="compact-cnn", epochs=1, quantization="float16"))
+    recipe = with_overrides(recipe_for("compact-cnn"), epochs=1)
+    build(BuildPlan(data=(ham_layout,), out=out, recipe=recipe, quantization="float16"))
     return out
 
 
@@ -51,3 +61,56 @@ def app_model(request) -> Path:
     if (SHIPPED_MODEL / "model.json").is_file():
         return SHIPPED_MODEL
     return request.getfixturevalue("tiny_model")
+
+
+@pytest.fixture(scope="module")
+def served_model(app_model) -> Path:
+    """The model folder a module's ``session`` serves; a module that edits it overrides this with a copy."""
+    return app_model
+
+
+@pytest.fixture(scope="module")
+def chromium_args() -> tuple[str, ...]:
+    """Extra Chromium switches for a module's ``browser``; a module overrides this (e.g. a fake camera)."""
+    return ()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_args) -> Iterator[Browser]:
+    """Headless Chromium, one per module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright, chromium_args)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def session(served_model, browser) -> Iterator[tuple[str, Browser]]:
+    """The web app serving ``served_model`` on a loopback port, and the browser: (base URL, browser)."""
+    with run_server({"LESION_MODEL_DIR": str(served_model)}) as base_url:
+        yield base_url, browser
+
+
+@pytest.fixture(scope="module")
+def context_options() -> dict:
+    """Options of the browser context behind ``page``; a module overrides this (e.g. to grant the camera).
+
+    Service workers are blocked: the offline cache (tested in test_ui_privacy) would store the
+    app and model in the background while the page is being tested.
+    """
+    return {"service_workers": "block"}
+
+
+@pytest.fixture(scope="module")
+def page(session, context_options) -> Iterator[Page]:
+    """The classifier page with its model loaded, one per module (in a fresh browser context)."""
+    base_url, browser = session
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    open_classifier(page, base_url)
+    yield page
+    context.close()

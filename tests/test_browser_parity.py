@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import classify_file, last_input, launch_chromium, open_classifier, run_server
+from tests.browser_helpers import classify_file, last_input
 from tests.conftest import REAL_DATA, REPO_ROOT, needs_real_data
 from tests.image_factory import lesion_like, parity_image_set, write_rgb
 from trainer.info import CLASS_CODES
@@ -27,19 +27,7 @@ PIXEL_TOLERANCE = 1.0  # grey levels, max abs
 PROBABILITY_TOLERANCE = 1e-3  # max abs
 
 
-@pytest.fixture(scope="module")
-def page(app_model):
-    from playwright.sync_api import sync_playwright
-
-    with run_server({"LESION_MODEL_DIR": str(app_model)}) as base_url, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page()
-        open_classifier(page, base_url)
-        yield page
-        browser.close()
-
-
-def reference_predictions(model: Path, images: list[Path]) -> dict[str, dict[str, float]]:
+def reference_predictions(model: Path, images: list[Path]) -> dict[str, dict]:
     """`trainer predict --json` run as a user would run it."""
     result = subprocess.run(
         [sys.executable, "-m", "trainer", "predict", "--model", str(model), "--json", *map(str, images)],
@@ -59,7 +47,7 @@ def assert_parity(page, model: Path, images: list[Path]) -> dict[str, float]:
         browser_probabilities = classify_file(page, image)
         assert browser_probabilities is not None, f"the page refused {image.name}"
         pixel_diff = float(np.abs(last_input(page) - preprocess_file(image)).max())
-        python_probabilities = np.array([reference[str(image)][code] for code in CLASS_CODES])
+        python_probabilities = np.array([reference[str(image)]["probabilities"][code] for code in CLASS_CODES])
         probability_diff = float(np.abs(np.array(browser_probabilities) - python_probabilities).max())
         assert pixel_diff <= PIXEL_TOLERANCE, f"{image.name}: input pixels differ by {pixel_diff}"
         assert probability_diff <= PROBABILITY_TOLERANCE, f"{image.name}: probabilities differ by {probability_diff}"

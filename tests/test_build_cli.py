@@ -57,7 +57,8 @@ def test_predict_json_is_a_probability_table(tiny_model, tmp_path):
     images = [write_rgb(tmp_path / f"p{i}.jpg", lesion_like(90 + i * 40, 160, i)) for i in range(2)]
     result = json.loads(_cli("predict", "--model", str(tiny_model), "--json", *map(str, images)).stdout)
     assert list(result) == [str(p) for p in images]
-    for probabilities in result.values():
+    for entry in result.values():
+        probabilities = entry["probabilities"]
         assert list(probabilities) == list(CLASS_CODES)
         assert np.isclose(sum(probabilities.values()), 1, atol=1e-5)
 

@@ -62,7 +62,7 @@ def test_sigkill_during_export_keeps_the_previous_model(tiny_model, ham_layout, 
         text=True,
         check=True,
     )
-    probabilities = json.loads(result.stdout)[str(photo)]
+    probabilities = json.loads(result.stdout)[str(photo)]["probabilities"]
     assert len(probabilities) == 7 and abs(sum(probabilities.values()) - 1) < 1e-4
 
     from trainer.predict import ExportedModel

@@ -11,7 +11,15 @@ import pytest
 
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, non_lesion_images
-from trainer.image_checks import CHECKED_SIDES, flagged, flags, image_check_thresholds, image_statistics
+from trainer.image_checks import (
+    CHECKED_SIDES,
+    central_ellipse,
+    flagged,
+    flags,
+    image_check_thresholds,
+    image_statistics,
+    kept_pixels,
+)
 from trainer.info import CODE_TO_INDEX
 from trainer.preprocess import preprocess_array, preprocess_file
 from trainer.splits import make_split
@@ -42,6 +50,44 @@ def test_statistics_of_simple_images():
     one = image_statistics(lesion_like(75, 100))
     assert all(v.shape == (1,) for v in one.values())
     assert image_statistics(lesion_like(75, 100).astype(np.float32))["sharpness"] == pytest.approx(one["sharpness"])
+
+
+def with_round_border(rgb: np.ndarray, radius: float, colour: int = 3) -> np.ndarray:
+    """The image seen through a round dermatoscope: near-black outside a centred circle."""
+    height, width = rgb.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width]
+    out = rgb.copy()
+    out[(yy - height / 2) ** 2 + (xx - width / 2) ** 2 > radius**2] = colour
+    return out
+
+
+def test_a_dark_round_border_is_left_out_of_the_statistics():
+    rgb = lesion_like(450, 600, 5)
+    plain = image_statistics(preprocess_array(rgb))
+
+    def mean_grey(x: np.ndarray) -> float:
+        return float((x.astype(np.float64) @ [0.299, 0.587, 0.114]).mean())
+
+    for radius in (290, 250, 160):  # corners only, a circle inside the frame, a small field of view
+        bordered = preprocess_array(with_round_border(rgb, radius))
+        stats = image_statistics(bordered)
+        if radius > 280:  # the central ellipse lies inside the circle: the same pixels as without border
+            assert stats["brightness"][0] == pytest.approx(plain["brightness"][0], rel=1e-6), radius
+            assert stats["skin_share"][0] == pytest.approx(plain["skin_share"][0], rel=1e-6), radius
+        darkened = mean_grey(preprocess_array(rgb)) - mean_grey(bordered)
+        assert darkened > 10 and plain["brightness"][0] - stats["brightness"][0] < darkened / 3, radius
+        assert not flagged(bordered, HAM_LIKE)[0], radius
+    # A dark grey border is not a dermatoscope's black one: it counts.
+    black, grey = (image_statistics(preprocess_array(with_round_border(rgb, 160, c)))["brightness"][0] for c in (3, 60))
+    assert grey < black - 5
+
+
+def test_a_dark_photo_keeps_its_pixels():
+    dark = np.full((75, 100, 3), 20, np.uint8)
+    dark[30:40, 45:55] = 200  # a small bright patch does not make it a dermatoscope image
+    grey = dark[None, ..., 0].astype(np.float64)  # grey = R = G = B here
+    assert (kept_pixels(grey)[0] == central_ellipse(75, 100)).all()
+    assert flags(dark, HAM_LIKE)["brightness:min"][0]
 
 
 def test_thresholds_are_percentiles_of_the_validation_images():
@@ -112,3 +158,28 @@ def test_flag_rates_on_real_ham10000_and_on_generated_non_lesion_images():
     per_check = {check: float(bad.mean()) for check, bad in flags(held_out, thresholds).items()}
     print(f"flagged: HAM10000 held-out {lesion_rate:.1%} {per_check}; generated non-lesion {other_rate:.1%}")
     assert lesion_rate <= 0.06 and other_rate == 1.0
+
+
+@needs_real_data
+@pytest.mark.real_data
+def test_held_out_dermatoscope_images_with_a_dark_round_border_are_not_called_dark():
+    """Test-split HAM10000 images whose four corners are near-black (the round field of view of a
+    dermatoscope), judged with bounds fitted on the validation split."""
+    with (REAL_DATA / "HAM10000_metadata.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    labels = np.array([CODE_TO_INDEX[r["dx"]] for r in rows])
+    split = make_split("grouped", labels, [r["lesion_id"] for r in rows], seed=0)
+
+    def load(indices):
+        return np.stack(
+            [preprocess_file(REAL_DATA / "HAM10000_images" / f"{rows[i]['image_id']}.jpg") for i in indices]
+        )
+
+    thresholds = image_check_thresholds(load(split.validation))
+    held_out = load(split.test).astype(np.float64)
+    grey = held_out @ [0.299, 0.587, 0.114]
+    corners = [grey[:, :4, :4], grey[:, :4, -4:], grey[:, -4:, :4], grey[:, -4:, -4:]]
+    bordered = np.all([c.mean(axis=(1, 2)) < 40 for c in corners], axis=0)
+    dark = flags(held_out[bordered], thresholds)["brightness:min"]
+    print(f"{bordered.sum()} held-out images with a dark round border; called very dark: {dark.mean():.1%}")
+    assert bordered.sum() >= 20 and dark.mean() <= 0.02

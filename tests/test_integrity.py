@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_helpers import launch_chromium, open_classifier, run_server
+from tests.browser_helpers import open_classifier
 from tests.image_factory import lesion_like, write_rgb
+from webapp.local_server import run_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +65,20 @@ def test_tampered_model_file_gives_an_integrity_error_and_no_prediction(
         assert page.get_attribute("#results", "data-state") != "done"
         assert page.evaluate("window.lesionApp.lastProbabilities") is None
         assert page.locator("#results [data-probability]").count() == 0
+    page.close()
+
+
+def test_a_missing_model_file_is_a_failed_download_not_an_integrity_error(browser, tiny_model, tmp_path):
+    model = copy_model(tiny_model, tmp_path / "model")
+    manifest = json.loads((model / "manifest.json").read_text())
+    shard = next(e["path"] for e in manifest["files"] if e["path"].endswith(".bin"))
+    (model / shard).unlink()
+    page = browser.new_page()
+    with run_server({"LESION_MODEL_DIR": str(model)}) as base_url:
+        page.goto(f"{base_url}/")
+        page.wait_for_selector("body[data-model-state=error]", timeout=60_000)
+        status = page.inner_text("#model-status")
+        assert f"{shard} failed (404)" in status and "integrity" not in status.lower(), status
     page.close()
 
 

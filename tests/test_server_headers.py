@@ -131,3 +131,15 @@ def test_read_only_surface(client):
     methods = {method for operations in schema["paths"].values() for method in operations}
     assert schema["paths"] and methods <= {"get", "head"}
     assert all("requestBody" not in op for operations in schema["paths"].values() for op in operations.values())
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/classes", "/healthz", "/static/js/app.js", "/model/manifest.json", "/model/model.json"]
+)
+def test_head_answers_with_the_headers_of_get_and_no_body(client, path):
+    get = client.get(path)
+    head = client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert dict(head.headers) == dict(get.headers)
+    assert head.headers["content-security-policy"] and int(head.headers["content-length"]) == get.num_bytes_downloaded

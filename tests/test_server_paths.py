@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from tests.server_helpers import free_port, raw_get, serve, uvicorn_command
+from tests.server_helpers import raw_get
+from webapp.local_server import free_port, serve, uvicorn_command
 
 SECRET = b"TOPSECRET-3f9c1e"
 # Text that only files outside the served folders contain.

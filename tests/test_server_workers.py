@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.server_helpers import RunningServer, free_port, serve, uvicorn_command
 from webapp.config import ServerSettings
+from webapp.local_server import RunningServer, free_port, serve, uvicorn_command
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], bytes]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import browser_session, classify_file, last_input, open_classifier
+from tests.browser_helpers import classify_file, last_input
 from tests.image_factory import (
     lesion_like,
     write_animated_gif,
@@ -75,23 +75,14 @@ PIXEL_TOLERANCE = {"CMYK JPEG": 1.0}
 
 
 @pytest.fixture(scope="module")
-def session(app_model):
-    with browser_session(app_model) as (base_url, browser):
-        context = browser.new_context(service_workers="block")
-        page = context.new_page()
-        open_classifier(page, base_url)
-        yield page
-
-
-@pytest.fixture(scope="module")
 def good_image(tmp_path_factory) -> Path:
     return write_rgb(tmp_path_factory.mktemp("good") / "good.jpg", lesion_like(450, 600, 11))
 
 
 @pytest.fixture(scope="module")
-def baseline(session, good_image) -> list[float]:
+def baseline(page, good_image) -> list[float]:
     """The probabilities of the good image on a fresh page."""
-    return classify_file(session, good_image)
+    return classify_file(page, good_image)
 
 
 def alert_text(page) -> str:
@@ -99,8 +90,7 @@ def alert_text(page) -> str:
 
 
 @pytest.mark.parametrize("kind", list(UPLOADS))
-def test_upload_gets_a_human_message_and_the_next_photo_still_works(session, baseline, good_image, tmp_path, kind):
-    page = session
+def test_upload_gets_a_human_message_and_the_next_photo_still_works(page, baseline, good_image, tmp_path, kind):
     name, write, expected_state, words = UPLOADS[kind]
     path = write(tmp_path / name)
     probabilities = classify_file(page, path, timeout_ms=30_000)
@@ -123,8 +113,7 @@ def test_upload_gets_a_human_message_and_the_next_photo_still_works(session, bas
         assert words[0].lower() not in alert_text(page).lower(), "the previous file's message is still shown"
 
 
-def test_exif_rotated_photo_is_shown_and_framed_upright(session, tmp_path):
-    page = session
+def test_exif_rotated_photo_is_shown_and_framed_upright(page, tmp_path):
     classify_file(page, write_exif_rotated_jpeg(tmp_path / "phone.jpg", UPRIGHT))
     height, width = UPRIGHT.shape[:2]
     shown = page.eval_on_selector("#photo", "c => [c.width, c.height]")
@@ -132,8 +121,7 @@ def test_exif_rotated_photo_is_shown_and_framed_upright(session, tmp_path):
     assert page.evaluate("window.lesionApp.lastCropBox") == centre_crop_box(width, height)._asdict()
 
 
-def test_twenty_predictions_leak_no_tensors(session, tmp_path):
-    page = session
+def test_twenty_predictions_leak_no_tensors(page, tmp_path):
     files = [write_rgb(tmp_path / f"{i}.jpg", lesion_like(200 + 10 * i, 300, i)) for i in range(4)]
     files += [_text(tmp_path / "text.jpg"), write_rgba_png(tmp_path / "alpha.png", 90, 120)]
     classify_file(page, files[0])

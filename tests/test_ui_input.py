@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from tests.browser_helpers import (
-    browser_session,
     classify_file,
     drop_file,
     last_input,
@@ -27,19 +26,13 @@ FAKE_CAMERA = ("--use-fake-device-for-media-stream",)
 
 
 @pytest.fixture(scope="module")
-def session(app_model):
-    with browser_session(app_model, FAKE_CAMERA) as (base_url, browser):
-        yield base_url, browser
+def chromium_args():
+    return FAKE_CAMERA
 
 
 @pytest.fixture(scope="module")
-def page(session):
-    base_url, browser = session
-    context = browser.new_context(service_workers="block", permissions=["camera"])
-    page = context.new_page()
-    open_classifier(page, base_url)
-    yield page
-    context.close()
+def context_options():
+    return {"service_workers": "block", "permissions": ["camera"]}
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +138,7 @@ def test_size_slider_pointer_drag_reset_and_analyse_button(page, wide_photo):
     assert (box["width"], box["height"]) == (js_round(default["width"] / 2), js_round(default["height"] / 2))
     assert_input_is_python_crop(page, wide_photo, box)
 
+    page.locator("#frame").scroll_into_view_if_needed()  # a new photo scrolls to its result
     frame = page.locator("#frame").bounding_box()
     photo_width = page.locator("#photo").bounding_box()["width"]
     start = (frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_helpers import browser_session, classify_file, open_classifier, wait_for_result
+from tests.browser_helpers import classify_file, open_classifier, wait_for_result
 from tests.conftest import REAL_DATA, REPO_ROOT
 from tests.image_factory import lesion_like, write_rgb
 
@@ -19,12 +19,6 @@ pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"phone": {"width": 360, "height": 780}, "desktop": {"width": 1280, "height": 900}}
 SCREENSHOT_DIR = REPO_ROOT / "docs"
-
-
-@pytest.fixture(scope="module")
-def session(app_model):
-    with browser_session(app_model) as (base_url, browser):
-        yield base_url, browser
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser_helpers import browser_session, classify_file, open_classifier
+from tests.browser_helpers import classify_file, open_classifier
 from tests.image_factory import lesion_like, write_rgb
 
 pytestmark = pytest.mark.browser
@@ -41,9 +41,8 @@ def model_dir(app_model, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def session(model_dir):
-    with browser_session(model_dir) as (base_url, browser):
-        yield base_url, browser
+def served_model(model_dir) -> Path:
+    return model_dir
 
 
 @pytest.fixture(scope="module")

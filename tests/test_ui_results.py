@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import browser_session, classify_file, last_input, open_classifier
+from tests.browser_helpers import classify_file, last_input, open_classifier
 from tests.image_factory import lesion_like, non_lesion_images, write_rgb
 from trainer.image_checks import image_statistics
 from trainer.preprocess import preprocess_file
@@ -47,14 +47,19 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(app_model, tmp_path_factory):
+def served_model(app_model, tmp_path_factory) -> Path:
     model_dir = tmp_path_factory.mktemp("served") / "model"
     shutil.copytree(app_model, model_dir)
-    with browser_session(model_dir) as (base_url, browser):
-        page = browser.new_context(service_workers="block").new_page()
-        site = Site(page, base_url, model_dir)
-        site.use_manifest()
-        yield site
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def site(session, served_model):
+    base_url, browser = session
+    page = browser.new_context(service_workers="block").new_page()
+    site = Site(page, base_url, served_model)
+    site.use_manifest()
+    return site
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +110,8 @@ def test_unsure_below_the_threshold_names_no_winner(site, photo):
 
 @pytest.mark.parametrize(("threshold", "urgent"), [(0.0, True), (1.01, False)])
 def test_guidance_by_risk_and_never_an_all_clear(site, photo, threshold, urgent):
-    site.use_manifest(lambda m: m["decision"].update(urgent_probability=threshold))
+    # Without tiers the page has two levels, urgent or not, from urgent_probability.
+    site.use_manifest(lambda m: (m["decision"].pop("tiers", None), m["decision"].update(urgent_probability=threshold)))
     classify_file(site.page, photo)
     guidance = site.page.inner_text("#guidance")
     assert site.page.get_attribute("#results", "data-urgent") == str(urgent).lower()
@@ -155,7 +161,10 @@ def test_without_image_checks_in_the_manifest_no_photo_warnings(site, tmp_path):
 
 def test_browser_image_statistics_equal_python(site, tmp_path):
     site.use_manifest()
-    images = {"lesion": lesion_like(450, 600, 3), **non_lesion_images(150, 200, 1)}
+    bordered = lesion_like(450, 600, 4)
+    yy, xx = np.mgrid[0:450, 0:600]
+    bordered[(yy - 225) ** 2 + (xx - 300) ** 2 > 250**2] = (2, 2, 2)  # a dermatoscope's dark round border
+    images = {"lesion": lesion_like(450, 600, 3), "bordered": bordered, **non_lesion_images(150, 200, 1)}
     for name, rgb in images.items():
         path = write_rgb(tmp_path / f"{name}.png", rgb)
         classify_file(site.page, path)

@@ -22,6 +22,7 @@ from trainer.calibration import (
     fold_temperature,
     logits_model,
 )
+from trainer.datasets import METADATA_FILE as HAM_METADATA
 from trainer.datasets import LabelledImages, load_datasets
 from trainer.decision import choose_thresholds
 from trainer.distribute import is_chief, strategy_for
@@ -38,8 +39,12 @@ from trainer.image_checks import image_check_thresholds
 from trainer.info import CLASS_CODES
 from trainer.keras_backend import keras
 from trainer.metrics import classification_metrics, expected_calibration_error
+from trainer.milk10k import METADATA_FILE as MILK_METADATA
+from trainer.milk10k import is_milk10k
+from trainer.model_card import write_model_card
 from trainer.models import build_network
 from trainer.models.heads import Network
+from trainer.ood import is_out_of_distribution, ood_decision, ood_threshold, penultimate_features, with_ood_output
 from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
 from trainer.splits import Split, make_split
@@ -108,9 +113,12 @@ def build(plan: BuildPlan) -> dict:
     metrics = evaluate(plan, parts, outputs, training)
     decision = decide(parts, outputs)
     if is_chief(strategy):  # multi-worker: only the chief writes the model folder
+        exported_model = add_ood_output(network, parts, decision)
         export_atomically(
             plan.out,
-            lambda folder: write_model_folder(folder, plan, network, parts, outputs, metrics, decision, data, started),
+            lambda folder: write_model_folder(
+                folder, plan, exported_model, parts, outputs, metrics, decision, data, started
+            ),
         )
     return metrics
 
@@ -288,16 +296,40 @@ def _split_summary(parts: Parts) -> dict:
 
 
 def decide(parts: Parts, outputs: Outputs) -> dict:
-    """The page's decision thresholds and photo-check limits, chosen on validation."""
-    decision = choose_thresholds(parts.validation.labels, outputs.validation)
+    """The page's advice tiers and photo-check limits, chosen on validation (rates also on the held-out source)."""
+    extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
+    decision = choose_thresholds(parts.validation.labels, outputs.validation, extra)
     decision["image_checks"] = image_check_thresholds(parts.validation.images)
     return decision
+
+
+def add_ood_output(network: Network, parts: Parts, decision: dict) -> keras.Model:
+    """The export-ready model with a second output, the Mahalanobis OOD score fitted on training features;
+    its threshold, chosen on validation, goes into ``decision["ood"]``."""
+    model = network.inference_model()
+    features = penultimate_features(model, parts.train.images)
+    model = with_ood_output(model, features, parts.train.labels)
+    validation_scores = predict(model, parts.validation.images)[1]
+    decision["ood"] = ood_decision(ood_threshold(validation_scores), validation_scores)
+    return model
+
+
+def ood_rates(model_outputs: dict[str, tuple[LabelledImages, np.ndarray]], threshold: float) -> dict:
+    """Share of images flagged out of distribution, per evaluated part and per image type."""
+    rates = {}
+    for name, (images, scores) in model_outputs.items():
+        flagged = is_out_of_distribution(scores, threshold)
+        domains = np.asarray(images.domains())
+        rates[name] = {"all": float(flagged.mean())} | {
+            d: float(flagged[domains == d].mean()) for d in sorted(set(domains.tolist()))
+        }
+    return rates
 
 
 def write_model_folder(
     folder: Path,
     plan: BuildPlan,
-    network: Network,
+    exported_model: keras.Model,
     parts: Parts,
     outputs: Outputs,
     metrics: dict,
@@ -305,26 +337,36 @@ def write_model_folder(
     data: LabelledImages,
     started: float,
 ) -> None:
-    """Export, check the reloaded export against Keras, and write its report and manifest into ``folder``."""
-    exported_model = network.inference_model()
+    """Export, check the reloaded export against Keras, and write report, manifest and model card into ``folder``."""
     save_tfjs(exported_model, folder, plan.quantization)
-    exported = predict(load_tfjs(folder), parts.test.images)
+    reloaded = load_tfjs(folder)
+    exported, scores = predict(reloaded, parts.test.images)
     metrics["export"] = {
         "quantization": plan.quantization,
-        "max_abs_probability_difference": verify_export(exported, outputs.test, plan.quantization),
+        "max_abs_probability_difference": verify_export(
+            [exported, scores], predict(exported_model, parts.test.images), plan.quantization
+        ),
         "test_keras_float32": headline(metrics["test"]),
     }
     metrics["test"] = classification_metrics(parts.test.labels, exported)
     metrics["test_groups"] = metrics_by_group(parts.test, exported)
     metrics["export"]["test_exported"] = headline(metrics["test"])
+    evaluated = {"test": (parts.test, scores)}
+    if parts.cross_source is not None:
+        evaluated["cross_source"] = (parts.cross_source, predict(reloaded, parts.cross_source.images)[1])
+    metrics["ood"] = {
+        "threshold": decision["ood"]["threshold"],
+        "flagged": ood_rates(evaluated, decision["ood"]["threshold"]),
+    }
     metrics["training"]["build_seconds"] = time.monotonic() - started
     write_report(folder, metrics, parts.test.labels, outputs.test_uncalibrated, exported)
     model_info = {
         "architecture": plan.recipe.arch,
         "input_shape": list(exported_model.input_shape[1:]),
-        "output": "softmax probabilities in class order, temperature-calibrated",
+        "output": "[softmax probabilities in class order (temperature-calibrated), out-of-distribution score]",
         "parameters": int(exported_model.count_params()),
         "quantization": plan.quantization,
+        "recipe": asdict(plan.recipe),
     }
     extra = {
         "training_data": {
@@ -340,7 +382,24 @@ def write_model_folder(
         },
         "decision": decision,
     }
-    write_json(folder / MANIFEST_FILE, build_manifest(folder, model_info, extra))
+    manifest = build_manifest(folder, model_info, extra)
+    write_json(folder / MANIFEST_FILE, manifest)
+    write_model_card(folder, manifest, metrics, data_facts(plan, data))
+
+
+def data_facts(plan: BuildPlan, data: LabelledImages) -> dict:
+    """What the model card says about the training data: each folder's metadata summary and the skin-tone mix."""
+    from trainer.data_summary import summarise_ham_metadata, summarise_milk_metadata
+    from trainer.skin_tone import ita_per_image, skin_tone_summary
+
+    summaries = []
+    for folder in plan.data:
+        if (folder / HAM_METADATA).is_file():
+            summaries.append(summarise_ham_metadata(folder / HAM_METADATA))
+        elif is_milk10k(folder):
+            summaries.append(summarise_milk_metadata(folder / MILK_METADATA))
+    tones = skin_tone_summary(ita_per_image(data.images), data.domains(), data.meta.get("skin_tone"))
+    return {"datasets": summaries, "skin_tone": tones}
 
 
 def headline(metrics: dict) -> dict:

@@ -19,72 +19,115 @@ def _positive_int(text: str) -> int:
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser with its three sub-commands."""
+    from trainer.augment_modes import AUGMENT_ALIASES, AUGMENT_MODES
+    from trainer.distribute import DISTRIBUTE_MODES
     from trainer.export import QUANTIZATION_MAPS
-    from trainer.models import ARCHITECTURES, DEFAULT_ARCH
-    from trainer.recipe import AUGMENT_MODES, IMBALANCE_MODES
-    from trainer.splits import SPLIT_KINDS
+    from trainer.models import ARCHITECTURE_ALIASES, ARCHITECTURES, DEFAULT_ARCH
+    from trainer.recipe import CONFIG_ALIASES, CONFIGS, IMBALANCE_MODES
+    from trainer.splits import SPLIT_ALIASES, SPLIT_KINDS
 
     parser = argparse.ArgumentParser(
         prog="python -m trainer", description="Train, export and evaluate the skin-lesion classifier."
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own log messages and warnings (hidden by default)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser(
         "build",
-        help="train on a dataset and export a TF.js model folder",
-        description="Train on a dataset (HAM10000 layout or X.npy/y.npy), evaluate on a held-out "
-        "test split, calibrate, and atomically write a TF.js model folder with manifest and report.",
+        help="train on one or more datasets and export a TF.js model folder",
+        description="Train on datasets (HAM10000 or MILK10k layout, or X.npy/y.npy), evaluate on a held-out "
+        "lesion-grouped test split (per image type and skin tone), calibrate, and atomically write a TF.js "
+        "model folder with manifest and report. Recipe flags override single fields of the recipe.",
     )
     build.add_argument(
         "--data",
         type=Path,
+        action="append",
         required=True,
-        help="dataset folder: HAM10000_metadata.csv + HAM10000_images/, or X.npy + y.npy",
+        help="dataset folder, repeatable (--data HAM --data MILK; an image id already loaded is left out of "
+        "later folders): HAM10000_metadata.csv + HAM10000_images/, MILK10k_Training_GroundTruth.csv + images/, "
+        "ISIC_2019_Training_GroundTruth.csv + ISIC_2019_Training_Input/, ISIC 2020 train.csv + train/, "
+        "or X.npy + y.npy",
     )
     build.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"model folder to (re)place (default: {DEFAULT_OUT})"
     )
-    build.add_argument(
-        "--arch", choices=sorted(ARCHITECTURES), default=DEFAULT_ARCH, help=f"architecture (default: {DEFAULT_ARCH})"
-    )
-    build.add_argument("--epochs", type=_positive_int, help="total epochs (default: the architecture's recipe)")
     build.add_argument("--limit", type=_positive_int, help="use at most N images, spread over the classes (quick runs)")
     build.add_argument(
-        "--max-per-class", type=_positive_int, help="keep at most N images per class (the seed used 142)"
+        "--max-per-class", type=_positive_int, help="keep at most N images per class (the baseline used 142)"
     )
     build.add_argument(
         "--split",
-        choices=SPLIT_KINDS,
+        choices=SPLIT_KINDS + tuple(SPLIT_ALIASES),
         default="grouped",
-        help="grouped: by lesion_id (default); "
-        "seed: the seed's leaky train_test_split(test_size=0.4, random_state=101)",
+        help="grouped: by lesion_id, stratified by class and image type (default); baseline: the baseline "
+        "project's leaky train_test_split(test_size=0.4, random_state=101) ('seed' is a deprecated alias)",
     )
     build.add_argument(
-        "--config",
-        choices=("default", "seed"),
-        default="default",
-        help="seed: the seed's recipe (RMSprop 1e-4, batch 10, 20 epochs, validation_split 0.4, no augmentation)",
+        "--holdout-source",
+        help="leave one source out of training and validation and report it as cross-source data "
+        "(a HAM10000 'dataset' value such as rosendahl, or milk10k)",
     )
-    build.add_argument(
-        "--imbalance", choices=IMBALANCE_MODES, help="class weighting (default: the recipe's, sqrt-weights)"
-    )
-    build.add_argument("--learning-rate", type=float, help="peak learning rate (default: the recipe's)")
-    build.add_argument(
-        "--train-batch-norm", action="store_true", help="fine-tune the backbone's batch norms too (default: frozen)"
-    )
-    build.add_argument(
-        "--augment",
-        choices=AUGMENT_MODES,
-        help="dermoscopy: the seed's flip and centre zoom plus vertical flip and colour jitter (default); "
-        "seed: the seed's two transforms only; none",
-    )
-    build.add_argument("--patience", type=_positive_int, help="early-stopping patience in epochs")
     build.add_argument("--seed", type=int, default=0, help="random seed for subset, split and training (default: 0)")
     build.add_argument(
         "--quantize",
         choices=sorted(QUANTIZATION_MAPS),
         default="uint8",
         help="weight quantisation of the TF.js export (default: uint8 for the large deep kernels, float16 rest)",
+    )
+    build.add_argument("--weights", type=Path, help="reuse trained weights (.h5, same recipe) instead of training")
+    scale = build.add_argument_group("scaling out", "distributed and resumable training (README: Scaling out)")
+    scale.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE_MODES,
+        default="none",
+        help="none: one device (default); mirrored: every local GPU (or --cpu-replicas logical CPU devices); "
+        "multi-worker: several machines, configured by the TF_CONFIG environment variable",
+    )
+    scale.add_argument(
+        "--cpu-replicas", type=_positive_int, help="with --distribute mirrored: split the CPU into N logical devices"
+    )
+    scale.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the last epoch backed up by an interrupted build with the same data and flags "
+        "(without it, a build starts afresh)",
+    )
+    recipe = build.add_argument_group("recipe", "each flag overrides one field of the architecture's recipe")
+    recipe.add_argument(
+        "--arch",
+        choices=sorted(ARCHITECTURES) + sorted(ARCHITECTURE_ALIASES),
+        default=DEFAULT_ARCH,
+        help=f"architecture (default: {DEFAULT_ARCH}; 'seed-cnn' is a deprecated alias of baseline-cnn)",
+    )
+    recipe.add_argument(
+        "--config",
+        choices=CONFIGS + tuple(CONFIG_ALIASES),
+        default="default",
+        help="baseline: the baseline project's recipe (RMSprop 1e-4, batch 10, 20 epochs, validation_split 0.4, "
+        "no augmentation); 'seed' is a deprecated alias",
+    )
+    recipe.add_argument("--epochs", type=_positive_int, help="total epochs")
+    recipe.add_argument("--upsample", type=float, help="enlarge the 75x100 input inside the model by this factor")
+    recipe.add_argument("--imbalance", choices=IMBALANCE_MODES, help="class weighting")
+    recipe.add_argument(
+        "--learning-rate", type=float, help="peak learning rate of one replica (scaled by the number of replicas)"
+    )
+    recipe.add_argument(
+        "--batch-size", type=_positive_int, help="batch per replica (the global batch is this x replicas)"
+    )
+    recipe.add_argument("--patience", type=_positive_int, help="early-stopping patience in epochs")
+    recipe.add_argument(
+        "--train-batch-norm", action="store_true", default=None, help="fine-tune the backbone's batch norms too"
+    )
+    recipe.add_argument(
+        "--augment",
+        choices=AUGMENT_MODES + tuple(AUGMENT_ALIASES),
+        help="device: rotations, scale/aspect, colour, blur, noise, JPEG and vignette jitter (default); "
+        "dermoscopy: flips, centre zoom, mild colour jitter; baseline: the baseline's flip and zoom "
+        "('seed' is a deprecated alias); none",
     )
 
     predict = commands.add_parser(
@@ -93,7 +136,12 @@ def make_parser() -> argparse.ArgumentParser:
         description="Predict with an exported model folder through the same preprocessing the browser uses.",
     )
     predict.add_argument("--model", type=Path, default=DEFAULT_OUT, help=f"model folder (default: {DEFAULT_OUT})")
-    predict.add_argument("--json", action="store_true", help='print {"<image path>": {"akiec": p, ...}, ...} as JSON')
+    predict.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"<image path>": {"probabilities": {"akiec": p, ...}, "ood_score": s, "tier": t, ...}, ...} '
+        "as JSON (keys: docs/ood.md)",
+    )
     predict.add_argument("images", nargs="+", type=Path, help="image files (JPEG, PNG, ...)")
 
     evaluate = commands.add_parser(
@@ -107,30 +155,58 @@ def make_parser() -> argparse.ArgumentParser:
     source.add_argument("--images", type=Path, help="folder of <image_id>.jpg|.png files (needs --labels)")
     evaluate.add_argument("--labels", type=Path, help="CSV with columns image_id,dx (with --images)")
     evaluate.add_argument("--json", type=Path, dest="json_out", help="also write the metrics JSON to this file")
+    from trainer.explain_cli import add_explain_parser
+
+    add_explain_parser(commands)
     return parser
 
 
-def run_build(args: argparse.Namespace) -> int:
-    from trainer.build import BuildOptions, build
+RECIPE_FLAGS = (
+    "epochs",
+    "upsample",
+    "imbalance",
+    "learning_rate",
+    "batch_size",
+    "patience",
+    "train_batch_norm",
+    "augment",
+)
 
-    options = BuildOptions(
-        data=args.data,
+
+def plan_from_args(args: argparse.Namespace):
+    """The build plan the flags describe: the architecture's recipe with each given flag overriding its field."""
+    from trainer.build import BuildPlan
+    from trainer.models import ARCHITECTURE_ALIASES
+    from trainer.recipe import recipe_for, with_overrides
+
+    arch = ARCHITECTURE_ALIASES.get(args.arch, args.arch)
+    recipe = with_overrides(recipe_for(arch, args.config), **{name: getattr(args, name) for name in RECIPE_FLAGS})
+    return BuildPlan(
+        data=tuple(args.data),
         out=args.out,
-        arch=args.arch,
-        epochs=args.epochs,
+        recipe=recipe,
         limit=args.limit,
         max_per_class=args.max_per_class,
         split=args.split,
         seed=args.seed,
-        seed_config=args.config == "seed",
-        imbalance=args.imbalance,
-        learning_rate=args.learning_rate,
-        train_batch_norm=args.train_batch_norm,
-        patience=args.patience,
-        augment=args.augment,
         quantization=args.quantize,
+        holdout_source=args.holdout_source,
+        weights=args.weights,
+        distribute=args.distribute,
+        cpu_replicas=args.cpu_replicas,
+        resume=args.resume,
     )
-    metrics = build(options)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from trainer.build import build
+    from trainer.distribute import is_chief, strategy_for
+
+    plan = plan_from_args(args)
+    metrics = build(plan)
+    if not is_chief(strategy_for(plan.distribute, plan.cpu_replicas)):
+        print("worker done: the chief writes the model folder")
+        return 0
     test = metrics["test"]
     print(
         f"wrote {args.out}: test balanced accuracy {test['balanced_accuracy']:.3f}, "
@@ -140,15 +216,9 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from trainer.predict import ExportedModel
+    from trainer.predict import ExportedModel, format_assessments
 
-    results = ExportedModel(args.model).predict_files(args.images)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for path, probabilities in results.items():
-            ranked = sorted(probabilities.items(), key=lambda item: -item[1])
-            print(f"{path}: " + ", ".join(f"{code} {p:.3f}" for code, p in ranked))
+    print(format_assessments(ExportedModel(args.model).assess_files(args.images), as_json=args.json))
     return 0
 
 
@@ -165,19 +235,54 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return 0
 
 
+def quiet_libraries(verbose: bool, keep_gpus: bool = False) -> None:
+    """Keep TensorFlow's C++ logs, Python warnings and banners off the terminal unless ``--verbose``."""
+    import logging
+    import os
+    import warnings
+
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if verbose else "3"
+    if verbose:
+        return
+    if not keep_gpus:
+        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # CPU only: no CUDA probing and its init errors
+    warnings.filterwarnings("ignore")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    # Plugin registration messages and the decision-forests banner are written straight to file
+    # descriptor 2 while TensorFlow and tensorflowjs load: import them with it pointed at /dev/null.
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflowjs  # noqa: F401
+
+        import trainer.keras_backend  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; dataset and model-folder problems exit 2 with a one-line message."""
     parser = make_parser()
     args = parser.parse_args(argv)
+    quiet_libraries(args.verbose, keep_gpus=getattr(args, "distribute", "none") != "none")
     from trainer.datasets import DatasetError
+    from trainer.distribute import DistributeError
     from trainer.preprocess import ImageDecodeError
+    from trainer.progress import ResumeError
 
     try:
         if args.command == "build":
             return run_build(args)
         if args.command == "predict":
             return run_predict(args)
+        if args.command == "explain":
+            from trainer.explain_cli import run_explain
+
+            return run_explain(args)
         return run_evaluate(args, parser)
-    except (DatasetError, ImageDecodeError, FileNotFoundError) as err:
+    except (DatasetError, ImageDecodeError, FileNotFoundError, DistributeError, ResumeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

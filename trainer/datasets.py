@@ -10,6 +10,7 @@ import csv
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from trainer.preprocess import (
 METADATA_FILE = "HAM10000_metadata.csv"
 IMAGES_FOLDER = "HAM10000_images"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+DECODE_CHUNK = 512  # images decoded ahead of the copy into the cache
 DEFAULT_CACHE_DIR = Path(os.environ.get("LESION_CACHE_DIR", Path.home() / ".cache" / "lesion-trainer"))
 
 
@@ -155,28 +157,39 @@ def select_subset(files: list[LabelledFile], limit: int | None, seed: int) -> li
 
 
 def decode_files(files: list[LabelledFile], cache_dir: Path | None = DEFAULT_CACHE_DIR) -> np.ndarray:
-    """Preprocess files to uint8 (N, 75, 100, 3), reusing a cache keyed by content hashes and spec."""
-    cache_path = None
-    if cache_dir is not None:
-        cache_path = Path(cache_dir) / f"images-{_content_key(files)}.npy"
-        if cache_path.is_file():
-            return np.load(cache_path)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        decoded = list(
-            tqdm(
-                pool.map(_preprocess_uint8, [f.path for f in files]),
-                total=len(files),
-                desc="decoding images",
-                unit="img",
-            )
-        )
-    images = np.stack(decoded) if decoded else np.zeros((0, INPUT_HEIGHT, INPUT_WIDTH, CHANNELS), np.uint8)
-    if cache_path is not None:
+    """Preprocess files to uint8 (N, 75, 100, 3), reusing a cache keyed by content hashes and spec.
+
+    Images are decoded in parallel straight into the on-disk cache, and the cache is returned
+    memory-mapped (read-only): memory holds the pages in use, not a second copy of every image.
+    """
+    shape = (len(files), INPUT_HEIGHT, INPUT_WIDTH, CHANNELS)
+    if cache_dir is None or not files:
+        images = np.zeros(shape, np.uint8)
+        _decode_into(images, files)
+        return images
+    cache_path = Path(cache_dir) / f"images-{_content_key(files)}.npy"
+    if not cache_path.is_file():
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache_path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(temporary, images)
+        images = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.uint8, shape=shape)
+        _decode_into(images, files)
+        images.flush()
+        del images
         os.replace(temporary, cache_path)
-    return images
+    return np.load(cache_path, mmap_mode="r")
+
+
+def _decode_into(images: np.ndarray, files: list[LabelledFile]) -> None:
+    """Decode ``files`` into ``images`` on all cores, a bounded chunk of decoded images in flight at a time."""
+    with (
+        ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool,
+        tqdm(total=len(files), desc="decoding images", unit="img") as progress,
+    ):
+        for start in range(0, len(files), DECODE_CHUNK):
+            chunk = files[start : start + DECODE_CHUNK]
+            for offset, image in enumerate(pool.map(_preprocess_uint8, [f.path for f in chunk])):
+                images[start + offset] = image
+                progress.update()
 
 
 def _preprocess_uint8(path: Path) -> np.ndarray:
@@ -210,16 +223,6 @@ def _from_files(files: list[LabelledFile], cache_dir: Path | None, source: str) 
         source=source,
         meta={key: [f.meta.get(key, "") for f in files] for key in sorted(keys)},
     )
-
-
-def load_milk10k(
-    data_dir: str | Path, limit: int | None = None, seed: int = 0, cache_dir: Path | None = DEFAULT_CACHE_DIR
-) -> LabelledImages:
-    """Load the MILK10k layout (clinical close-up + dermoscopic image per lesion)."""
-    from trainer.milk10k import read_milk10k
-
-    files = select_subset(read_milk10k(Path(data_dir)), limit, seed)
-    return _from_files(files, cache_dir, source=f"MILK10k layout at {data_dir}")
 
 
 def load_numpy(data_dir: str | Path, limit: int | None = None, seed: int = 0) -> LabelledImages:
@@ -291,40 +294,65 @@ def _check_gray(path: Path, count: int) -> None:
     print(f"note: {path.name} (grayscale) is accepted but unused: the colour model trains on X.npy")
 
 
+def _file_layout(data_dir: Path) -> tuple[str, Callable[[Path], list[LabelledFile]]] | None:
+    """The name and reader of the image-file layout of ``data_dir``, detected from its files, or None."""
+    from trainer import isic, milk10k
+
+    layouts = (
+        ("HAM10000", lambda folder: (folder / METADATA_FILE).is_file(), read_ham_metadata),
+        ("MILK10k", milk10k.is_milk10k, milk10k.read_milk10k),
+        ("ISIC 2019", isic.is_isic2019, isic.read_isic2019),
+        ("ISIC 2020", isic.is_isic2020, isic.read_isic2020),
+    )
+    return next(((name, read) for name, found, read in layouts if found(data_dir)), None)
+
+
 def read_labelled_files(data_dir: str | Path) -> list[LabelledFile]:
-    """The labelled image files of a HAM10000- or MILK10k-layout folder."""
-    from trainer.milk10k import is_milk10k, read_milk10k
-
+    """The labelled image files of a HAM10000-, MILK10k-, ISIC 2019- or ISIC 2020-layout folder."""
     data_dir = Path(data_dir)
-    return read_milk10k(data_dir) if is_milk10k(data_dir) else read_ham_metadata(data_dir)
+    layout = _file_layout(data_dir)
+    return layout[1](data_dir) if layout else read_ham_metadata(data_dir)
 
 
-def load_dataset(data_dir: str | Path, limit: int | None = None, seed: int = 0) -> LabelledImages:
-    """Load a dataset folder in any known layout, detected from its files."""
-    from trainer.milk10k import GROUND_TRUTH_FILE, is_milk10k
+def load_dataset(
+    data_dir: str | Path, limit: int | None = None, seed: int = 0, exclude: frozenset[str] = frozenset()
+) -> LabelledImages:
+    """Load a dataset folder in any known layout, detected from its files, leaving out the ``exclude`` ids."""
+    from trainer.isic import ISIC2019_GROUND_TRUTH, ISIC2020_GROUND_TRUTH
+    from trainer.milk10k import GROUND_TRUTH_FILE
 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DatasetError(f"dataset folder {data_dir} does not exist")
-    if (data_dir / METADATA_FILE).is_file():
-        return load_ham10000(data_dir, limit, seed)
-    if is_milk10k(data_dir):
-        return load_milk10k(data_dir, limit, seed)
+    layout = _file_layout(data_dir)
+    if layout is not None:
+        name, read = layout
+        files = read(data_dir)
+        kept = [f for f in files if f.image_id not in exclude]
+        if len(kept) < len(files):
+            print(f"{data_dir}: left out {len(files) - len(kept)} image(s) already loaded from an earlier --data")
+        return _from_files(select_subset(kept, limit, seed), DEFAULT_CACHE_DIR, source=f"{name} layout at {data_dir}")
     if any((data_dir / name).is_file() for name in ("X.npy", "y.npy", "X_g.npy")):
         return load_numpy(data_dir, limit, seed)
     raise DatasetError(
-        f"{data_dir} holds none of {METADATA_FILE} (HAM10000 layout), {GROUND_TRUTH_FILE} (MILK10k layout) "
+        f"{data_dir} holds none of {METADATA_FILE} (HAM10000 layout), {GROUND_TRUTH_FILE} (MILK10k layout), "
+        f"{ISIC2019_GROUND_TRUTH} (ISIC 2019), {' or '.join(ISIC2020_GROUND_TRUTH)} (ISIC 2020) "
         "or X.npy/y.npy (NumPy layout)"
     )
 
 
 def load_datasets(data_dirs: list[Path], limit: int | None = None, seed: int = 0) -> LabelledImages:
-    """Load one or more dataset folders and concatenate them (``--data A --data B``)."""
-    parts = [load_dataset(d, limit, seed) for d in data_dirs]
+    """Load one or more dataset folders and concatenate them (``--data A --data B``).
+
+    An image id met again in a later folder is left out there (the ISIC 2019 set contains HAM10000).
+    """
+    parts: list[LabelledImages] = []
+    for data_dir in data_dirs:
+        parts.append(load_dataset(data_dir, limit, seed, frozenset(i for p in parts for i in p.image_ids)))
     if len(parts) == 1:
         return parts[0]
     keys = set().union(*(p.meta for p in parts))
-    grouped = all(p.groups for p in parts)
+    grouped = all(p.groups is not None for p in parts)
     return LabelledImages(
         images=np.concatenate([p.images for p in parts]),
         labels=np.concatenate([p.labels for p in parts]),

@@ -1,44 +1,183 @@
-"""Decision thresholds for the page, chosen on validation data and stored in the manifest."""
+"""Decision thresholds for the page, chosen on validation data and stored in the manifest.
+
+Advice comes in tiers on the summed probability of the cancer classes (those marked ``urgent`` in
+``trainer.info``), highest first; a photo gets the first tier whose ``min_probability`` it reaches:
+
+- ``urgent``: see a dermatologist promptly; the threshold flags 90% of validation cancers;
+- ``check``: have it checked by a doctor in the coming weeks; the threshold flags 97% of them;
+- ``routine``: below that; nothing in the photo points to the cancer types the model knows.
+
+``not-judged`` replaces the tier when the photo checks (or the out-of-distribution score) say the model
+cannot judge the photo. ``static/js/decision.js`` applies the same rule in the browser.
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from trainer.info import CLASSES
+from trainer.info import CLASSES, CODE_TO_INDEX, NUM_CLASSES
 
 TARGET_SELECTIVE_ACCURACY = 0.85
-TARGET_URGENT_SENSITIVITY = 0.90
 CONFIDENCE_GRID = np.round(np.arange(0.30, 0.951, 0.01), 2)
 
+NOT_JUDGED = "not-judged"
+# Tier name -> the share of validation cancers its threshold must flag, highest threshold first.
+TIER_SENSITIVITY = {"urgent": 0.90, "check": 0.97}
+LOWEST_TIER = "routine"
+# Used only when validation holds no cancer image (tiny test datasets): no sensitivity is then claimed.
+FALLBACK_MIN_PROBABILITY = {"urgent": 0.2, "check": 0.05}
 
-def choose_thresholds(labels: np.ndarray, probabilities: np.ndarray) -> dict:
-    """``uncertain_below``: the lowest top-probability at which validation accuracy reaches 85%;
-    ``urgent_probability``: the summed probability of urgent classes that flags 90% of urgent lesions."""
+TIER_ADVICE = {
+    "urgent": "see a dermatologist promptly",
+    "check": "have it checked by a doctor in the coming weeks",
+    "routine": "nothing in this photo points to the cancer types the model knows; watch it for changes (ABCDE)",
+}
+
+
+def cancer_indices(decision: dict) -> list[int]:
+    """Class indices of the decision's ``urgent_classes`` codes."""
+    unknown = [code for code in decision.get("urgent_classes", []) if code not in CODE_TO_INDEX]
+    if unknown:
+        raise ValueError(f"unknown class codes in the decision's urgent_classes: {unknown}")
+    return [CODE_TO_INDEX[code] for code in decision.get("urgent_classes", [])]
+
+
+def cancer_probability(probabilities: np.ndarray, indices: list[int]) -> np.ndarray:
+    """Summed probability of the given classes per row, in float64, added in class order as the page does."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    total = np.zeros(p.shape[:-1])
+    for i in indices:
+        total = total + p[..., i]
+    return total
+
+
+def threshold_for_sensitivity(scores: np.ndarray, sensitivity: float) -> float:
+    """The highest threshold that ``scores >= threshold`` holds for at least ``sensitivity`` of ``scores``."""
+    ranked = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
+    needed = max(1, math.ceil(sensitivity * len(ranked) - 1e-9))
+    return float(ranked[needed - 1])
+
+
+def _rates(is_cancer: np.ndarray, score: np.ndarray, threshold: float) -> dict:
+    """Sensitivity and specificity of ``score >= threshold`` for cancer, with the counts behind them."""
+    flagged = score >= threshold
+    cancers, others = int(is_cancer.sum()), int((~is_cancer).sum())
+    return {
+        "sensitivity": float(flagged[is_cancer].mean()) if cancers else None,
+        "specificity": float((~flagged[~is_cancer]).mean()) if others else None,
+        "cancers": cancers,
+        "others": others,
+    }
+
+
+def _check_labelled(name: str, labels: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] != NUM_CLASSES or len(labels) != len(probabilities):
+        raise ValueError(
+            f"{name}: expected labels (N,) and probabilities (N, {NUM_CLASSES}), got {labels.shape} and "
+            f"{probabilities.shape}"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise ValueError(f"{name}: labels must be class indices 0..{NUM_CLASSES - 1}")
+    return labels, probabilities
+
+
+def _uncertain_below(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The lowest top-probability at which validation accuracy reaches the target."""
     top, correct = probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
-    uncertain_below = float(CONFIDENCE_GRID[-1])
     for threshold in CONFIDENCE_GRID:
         confident = top >= threshold
         if confident.any() and correct[confident].mean() >= TARGET_SELECTIVE_ACCURACY:
-            uncertain_below = float(threshold)
-            break
-    confident = top >= uncertain_below
-    urgent_classes = [i for i, c in enumerate(CLASSES) if c.urgent]
-    urgent_score = probabilities[:, urgent_classes].sum(axis=1)
-    is_urgent = np.isin(labels, urgent_classes)
-    urgent_probability = (
-        float(np.quantile(urgent_score[is_urgent], 1 - TARGET_URGENT_SENSITIVITY)) if is_urgent.any() else 0.2
-    )
-    flagged = urgent_score >= urgent_probability
+            return float(threshold), confident, correct
+    threshold = float(CONFIDENCE_GRID[-1])
+    return threshold, top >= threshold, correct
+
+
+def choose_thresholds(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    extra: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> dict:
+    """The manifest's ``decision`` block, from validation labels (class indices) and probabilities.
+
+    ``uncertain_below``: the lowest top-probability at which validation accuracy reaches 85%.
+    ``tiers``: the advice tiers (see the module docstring), each threshold with its validation
+    sensitivity and specificity for the cancer classes and, for every ``extra`` labelled set (e.g. a
+    cross-source dataset, labels mapped to these class indices), the same rates there.
+    ``urgent_probability`` and ``validation_urgent_*`` repeat the urgent tier for pages without tiers.
+    """
+    labels, probabilities = _check_labelled("validation", labels, probabilities)
+    extra = {name: _check_labelled(name, *labelled) for name, labelled in (extra or {}).items()}
+    uncertain_below, confident, correct = _uncertain_below(labels, probabilities)
+
+    cancer = [i for i, c in enumerate(CLASSES) if c.urgent]
+    score = cancer_probability(probabilities, cancer)
+    is_cancer = np.isin(labels, cancer)
+    tiers = []
+    for name, sensitivity in TIER_SENSITIVITY.items():
+        threshold = (
+            threshold_for_sensitivity(score[is_cancer], sensitivity)
+            if is_cancer.any()
+            else FALLBACK_MIN_PROBABILITY[name]
+        )
+        tier = {
+            "name": name,
+            "advice": TIER_ADVICE[name],
+            "min_probability": threshold,
+            "target_sensitivity": sensitivity,
+            "validation": _rates(is_cancer, score, threshold),
+        }
+        if extra:
+            tier["cross_source"] = {
+                source: _rates(np.isin(y, cancer), cancer_probability(p, cancer), threshold)
+                for source, (y, p) in extra.items()
+            }
+        tiers.append(tier)
+    tiers.append({"name": LOWEST_TIER, "advice": TIER_ADVICE[LOWEST_TIER], "min_probability": 0.0})
+
+    urgent = tiers[0]
     return {
         "uncertain_below": uncertain_below,
         "uncertain_rule": "top probability below this is 'unsure': validation accuracy above it reached "
         f"{TARGET_SELECTIVE_ACCURACY}",
         "validation_coverage_above": float(confident.mean()),
         "validation_accuracy_above": float(correct[confident].mean()) if confident.any() else None,
-        "urgent_classes": [CLASSES[i].code for i in urgent_classes],
-        "urgent_probability": urgent_probability,
-        "urgent_rule": f"summed probability of urgent classes at or above this flags {TARGET_URGENT_SENSITIVITY:.0%} "
+        "urgent_classes": [CLASSES[i].code for i in cancer],
+        "tiers": tiers,
+        "tier_rule": "the first tier whose min_probability the summed probability of urgent_classes reaches; "
+        f"'{NOT_JUDGED}' instead when the photo checks or the out-of-distribution score fail. Each threshold "
+        "is the highest that flags its target_sensitivity of the validation cancers",
+        "urgent_probability": urgent["min_probability"],
+        "urgent_rule": f"summed probability of urgent classes at or above this flags {TIER_SENSITIVITY['urgent']:.0%} "
         "of urgent validation lesions",
-        "validation_urgent_sensitivity": float(flagged[is_urgent].mean()) if is_urgent.any() else None,
-        "validation_urgent_specificity": float((~flagged[~is_urgent]).mean()) if (~is_urgent).any() else None,
+        "validation_urgent_sensitivity": urgent["validation"]["sensitivity"],
+        "validation_urgent_specificity": urgent["validation"]["specificity"],
     }
+
+
+def advice_tiers(decision: dict) -> list[dict]:
+    """The decision's tiers, highest threshold first; a manifest from before tiers has urgent and routine only."""
+    if "tiers" in decision:
+        return sorted(decision["tiers"], key=lambda tier: tier["min_probability"], reverse=True)
+    if "urgent_probability" in decision:
+        return [
+            {"name": "urgent", "min_probability": decision["urgent_probability"]},
+            {"name": LOWEST_TIER, "min_probability": 0.0},
+        ]
+    raise ValueError("the manifest's decision block has no advice thresholds (tiers or urgent_probability)")
+
+
+def tier_for(probabilities: np.ndarray, decision: dict, judged: bool) -> str:
+    """The advice tier for one photo's probabilities (7,): a tier name, or ``not-judged`` when not ``judged``."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.shape != (NUM_CLASSES,):
+        raise ValueError(f"expected {NUM_CLASSES} probabilities, got shape {p.shape}")
+    if not judged:
+        return NOT_JUDGED
+    score = float(cancer_probability(p, cancer_indices(decision)))
+    for tier in advice_tiers(decision):
+        if score >= tier["min_probability"]:
+            return tier["name"]
+    raise ValueError(f"no advice tier starts at or below {score}: the lowest tier must have min_probability 0")

@@ -8,15 +8,23 @@ import numpy as np
 
 from trainer.datasets import LabelledFile, read_ham_metadata, read_labels_csv
 from trainer.metrics import classification_metrics
+from trainer.ood import is_out_of_distribution
 from trainer.predict import ExportedModel
 from trainer.preprocess import preprocess_file
 
 
 def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
-    """Metrics of ``model`` on labelled files, decoded and preprocessed as the browser does."""
+    """Metrics of ``model`` on labelled files, decoded and preprocessed as the browser does; for a model
+    with an OOD output and threshold, also the share of these lesion images it would not judge."""
     inputs = np.stack([preprocess_file(f.path) for f in files])
     labels = np.array([f.label for f in files])
-    return classification_metrics(labels, model.predict_arrays(inputs))
+    probabilities, scores = model.predict_outputs(inputs)
+    metrics = classification_metrics(labels, probabilities)
+    ood = model.manifest.get("decision", {}).get("ood")
+    if ood and scores is not None:
+        flagged = is_out_of_distribution(scores, ood["threshold"])
+        metrics["out_of_distribution"] = {"threshold": ood["threshold"], "rate": float(flagged.mean())}
+    return metrics
 
 
 def evaluate_folder(

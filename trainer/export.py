@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,12 +43,22 @@ QUANTIZATION_MAPS: dict[str, dict | None] = {
     "float16": {"float16": True},
     "uint8": {"uint8": UINT8_KERNELS, "float16": True},
 }
+# The OOD score's layers (trainer/ood.py) stay float32: their weights scale with the inverse standard deviation
+# of the features, which can exceed float16's range, and they are small (about 70 000 weights for 256 features).
+FLOAT32_LAYER_PREFIX = "ood_"
 # What a faithful export must reproduce, per quantisation: (max |p_exported - p_keras|, top-class agreement).
 # A broken export (wrong weights or topology) fails both by far; the metric change is reported separately.
 EXPORT_TOLERANCE: dict[str, tuple[float, float]] = {
     "none": (1e-4, 1.0),
     "float16": (0.05, 0.97),
     "uint8": (1.0, 0.9),  # single images moved by up to 0.6: agreement is what exposes a broken export
+}
+
+# The same for the OOD score, per quantisation: (max |s_exported - s_keras| / median s_keras, rank correlation).
+OOD_EXPORT_TOLERANCE: dict[str, tuple[float, float]] = {
+    "none": (1e-3, 0.999),
+    "float16": (1.0, 0.9),  # a broken export decorrelates the scores; whitening amplifies float16 rounding
+    "uint8": (1.0, 0.9),
 }
 
 
@@ -88,18 +99,39 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def quantization_map(model: keras.Model, quantization: str) -> dict | None:
+    """The converter's quantisation map for ``model``: :data:`QUANTIZATION_MAPS`, except that the weights of
+    layers named ``FLOAT32_LAYER_PREFIX*`` stay float32."""
+    base = QUANTIZATION_MAPS[quantization]
+    names = [weight.name.split(":")[0] for weight in model.weights]
+    if base is None or not any(name.startswith(FLOAT32_LAYER_PREFIX) for name in names):
+        return base
+    uint8 = base.get("uint8", [])
+    float16 = [
+        name
+        for name in names
+        if not name.startswith(FLOAT32_LAYER_PREFIX) and not any(fnmatch(name, pattern) for pattern in uint8)
+    ]
+    return {**base, "float16": float16}
+
+
 def save_tfjs(model: keras.Model, folder: Path, quantization: str) -> None:
     """Write ``model.json`` + ``group1-shardNofM.bin`` (4 MiB shards) into ``folder``."""
     import tensorflowjs
 
-    tensorflowjs.converters.save_keras_model(model, str(folder), quantization_dtype_map=QUANTIZATION_MAPS[quantization])
+    quantization_dtype_map = quantization_map(model, quantization)
+    tensorflowjs.converters.save_keras_model(model, str(folder), quantization_dtype_map=quantization_dtype_map)
 
 
 def load_tfjs(folder: str | Path) -> keras.Model:
     """Load an exported TF.js layers model back into tf-keras (weights de-quantised)."""
     import tensorflowjs
 
-    return tensorflowjs.converters.load_keras_model(str(Path(folder) / MODEL_FILE))
+    from trainer.keras_backend import keras
+    from trainer.models.layers import CUSTOM_OBJECTS
+
+    with keras.utils.custom_object_scope(CUSTOM_OBJECTS):
+        return tensorflowjs.converters.load_keras_model(str(Path(folder) / MODEL_FILE))
 
 
 def build_manifest(folder: Path, model_info: dict, extra: dict) -> dict:
@@ -121,8 +153,19 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
-def verify_export(exported: np.ndarray, reference: np.ndarray, quantization: str) -> float:
-    """Compare the reloaded export's probabilities with the Keras model's; raise if they disagree."""
+def verify_export(
+    exported: np.ndarray | list[np.ndarray], reference: np.ndarray | list[np.ndarray], quantization: str
+) -> float:
+    """Compare the reloaded export's outputs with the Keras model's; raise if they disagree.
+
+    Outputs are the probabilities, or ``[probabilities, ood_score]`` for a model with an OOD output.
+    Returns the largest probability difference.
+    """
+    if isinstance(reference, list) != isinstance(exported, list):
+        raise ExportError("the exported model and the Keras model have different numbers of outputs")
+    if isinstance(reference, list):
+        _verify_ood_scores(exported[1], reference[1], quantization)
+        exported, reference = exported[0], reference[0]
     difference = float(np.abs(exported - reference).max())
     agreement = float((exported.argmax(axis=1) == reference.argmax(axis=1)).mean())
     max_difference, min_agreement = EXPORT_TOLERANCE[quantization]
@@ -133,6 +176,22 @@ def verify_export(exported: np.ndarray, reference: np.ndarray, quantization: str
             "the previous model folder is untouched"
         )
     return difference
+
+
+def _verify_ood_scores(exported: np.ndarray, reference: np.ndarray, quantization: str) -> None:
+    """Raise if the exported OOD scores stray from the Keras ones by more than the quantisation explains."""
+    from scipy.stats import spearmanr
+
+    exported, reference = np.ravel(exported), np.ravel(reference)
+    relative = float(np.abs(exported - reference).max() / np.median(np.abs(reference)))
+    correlation = float(spearmanr(exported, reference).statistic) if len(reference) > 1 else 1.0
+    max_relative, min_correlation = OOD_EXPORT_TOLERANCE[quantization]
+    if relative > max_relative or correlation < min_correlation:
+        raise ExportError(
+            f"exported OOD score differs from Keras (max |ds| / median s {relative:.2e}, rank correlation "
+            f"{correlation:.3f}; allowed {max_relative} and {min_correlation} for {quantization} weights): the "
+            "export is broken; the previous model folder is untouched"
+        )
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from webapp.config import Settings
+from webapp.site_version import SiteVersion
 
 
 def get_settings(request: Request) -> Settings:
@@ -16,3 +17,8 @@ def get_settings(request: Request) -> Settings:
 def get_templates(request: Request) -> Jinja2Templates:
     """The Jinja2 environment for templates/."""
     return request.app.state.templates
+
+
+def get_site_version(request: Request) -> SiteVersion:
+    """The site version, whose app part was computed when the application was created."""
+    return request.app.state.site_version

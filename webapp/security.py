@@ -1,14 +1,14 @@
 """Response headers that keep the page self-contained, and a read-only request policy.
 
-Every response carries SECURITY_HEADERS. Only GET and HEAD without a body are accepted: the
-server has nothing to upload to, so anything else is refused before routing.
+webapp.headers adds SECURITY_HEADERS to every response. Only GET and HEAD without a body are
+accepted: the server has nothing to upload to, so anything else is refused before routing.
 """
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 # 'wasm-unsafe-eval' lets the TF.js WebAssembly backend compile its .wasm files; connect-src
 # 'self' means the page cannot send a photo anywhere even if a script tried.
@@ -49,28 +49,3 @@ def refusal(scope: Scope) -> PlainTextResponse | None:
     if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
         return PlainTextResponse("This server accepts no request body", status_code=400)
     return None
-
-
-class SecurityHeadersMiddleware:
-    """Refuse methods other than GET/HEAD and request bodies; add SECURITY_HEADERS to every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        response = refusal(scope)
-        if response is not None:
-            await response(scope, receive, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)

@@ -5,7 +5,9 @@
  * Debug/test hook `window.lesionApp`: backend (TF.js backend name), inputSize ({width, height}),
  * readyMs (page start to model ready), and after each prediction lastInput (Float32Array,
  * height*width*3 RGB model input), lastProbabilities (number[], manifest class order),
+ * lastOodScore (the model's out-of-distribution score, or null for a model without one),
  * lastCropBox ({x, y, width, height}), lastStatistics and lastWarnings (photo checks),
+ * lastAssessment (decision.js: tier, judged, …; null without decision rules),
  * lastTiming ({totalMs}: photo chosen, or frame changed, to result shown) and predictions (count).
  */
 
@@ -16,11 +18,15 @@ import { setUpCamera } from './camera.js';
 import { imageStatistics, photoWarnings } from './image-checks.js';
 import { fetchManifest, loadClassifier } from './model.js';
 import { createPreprocessor, decodeImage, ImageDecodeError } from './preprocess.js';
+import { clearSaliency, explainTopClass, setUpSaliency } from './saliency.js';
 import { setUpSources } from './sources.js';
+import { transparencyNotes } from './transparency.js';
 import {
   renderResults,
+  revealResults,
   setModelState,
   setResultsState,
+  setUpModelOutput,
   showAlert,
   showPreview,
 } from './ui.js';
@@ -34,9 +40,11 @@ const lesionApp = {
   readyMs: null,
   lastInput: null,
   lastProbabilities: null,
+  lastOodScore: null,
   lastCropBox: null,
   lastStatistics: null,
   lastWarnings: null,
+  lastAssessment: null,
   lastTiming: null,
   predictions: 0,
 };
@@ -89,72 +97,102 @@ function sizeNotes(bitmap, size) {
 async function classifyBox(box, startedAt) {
   const { manifest, preprocessor, classifier } = await ready;
   const input = preprocessor.fromBitmap(current.bitmap, box);
-  const probabilities = classifier.predict(input);
+  const { probabilities, oodScore } = classifier.classify(input);
   const statistics = imageStatistics(input, preprocessor.width, preprocessor.height);
   const warnings = photoWarnings(statistics, manifest.decision?.image_checks);
   showPreview(input, preprocessor.width, preprocessor.height);
-  const assessment = assess(manifest.classes, probabilities, manifest.decision);
+  const assessment = assess(manifest.classes, probabilities, manifest.decision, {
+    photoChecksFailed: warnings.length > 0,
+  });
   renderResults(manifest.classes, probabilities, assessment, manifest.decision, warnings.length);
+  // A photo the model cannot judge gets no map: it would name the top class.
+  if (assessment?.judged !== false) {
+    const request = latestRequest;
+    const isCurrent = () => request === latestRequest;
+    explainTopClass(
+      classifier.model,
+      input,
+      preprocessor,
+      manifest.classes,
+      probabilities,
+      isCurrent,
+    ).catch((error) => console.error(error));
+  }
 
   const messages = [...current.notes];
   if (warnings.length) {
     messages.push(
       'This photo does not look like the close-up skin images the model learnt from: ' +
-        `${warnings.map((w) => w.message).join('; ')}. Treat the result with extra caution.`,
+        `${warnings.map((w) => w.message).join('; ')}. So the model does not judge it.`,
     );
   }
   showAlert('warning', messages);
   Object.assign(lesionApp, {
     lastInput: input,
     lastProbabilities: probabilities,
+    lastOodScore: oodScore,
     lastCropBox: { ...box },
     lastStatistics: statistics,
     lastWarnings: warnings,
+    lastAssessment: assessment,
     lastTiming: { totalMs: performance.now() - startedAt },
     predictions: lesionApp.predictions + 1,
   });
 }
 
 /**
- * Check, decode and show a new photo, then classify it with the default frame.
- * @param {File | Promise<File>} photo a promise while the camera is still saving its frame
+ * Check and decode a photo file.
+ * @param {File} file
+ * @returns {Promise<{bitmap: ImageBitmap, notes: string[]}>}
  */
-async function takePhoto(photo) {
+async function openFile(file) {
+  const kind = await inspectFile(file);
+  if (kind.refusal) throw new ImageDecodeError(kind.refusal);
+  let bitmap;
+  try {
+    bitmap = await decodeImage(file);
+  } catch (error) {
+    throw error instanceof ImageDecodeError ? new ImageDecodeError(kind.decodeFailure) : error;
+  }
+  const notes = kind.mayHaveAlpha ? [...kind.notes, ...transparencyNotes(bitmap)] : kind.notes;
+  return { bitmap, notes };
+}
+
+/**
+ * A camera frame: pixels already decoded, checked for transparency like any photo.
+ * @param {Promise<ImageBitmap>} frame
+ * @returns {Promise<{bitmap: ImageBitmap, notes: string[]}>}
+ */
+async function openFrame(frame) {
+  const bitmap = await frame;
+  return { bitmap, notes: transparencyNotes(bitmap) };
+}
+
+/**
+ * Show a new photo, classify it with the default frame, and bring the result into view.
+ * @param {Promise<{bitmap: ImageBitmap, notes: string[]}>} opened from openFile or openFrame
+ */
+async function takePhoto(opened) {
   const startedAt = performance.now();
   const request = ++latestRequest;
   clearTimeout(reframeTimer);
   setResultsState('working');
+  clearSaliency();
   try {
-    const file = await photo;
+    const { bitmap, notes } = await opened;
     const { preprocessor } = await ready;
-    const kind = await inspectFile(file);
-    if (kind.refusal) throw new ImageDecodeError(kind.refusal);
-    let bitmap;
-    try {
-      bitmap = await decodeImage(file);
-    } catch (error) {
-      throw error instanceof ImageDecodeError ? new ImageDecodeError(kind.decodeFailure) : error;
-    }
     if (request !== latestRequest) {
       bitmap.close();
       return;
     }
     current?.bitmap.close();
-    current = { bitmap, notes: [...kind.notes, ...sizeNotes(bitmap, preprocessor)] };
+    current = { bitmap, notes: [...notes, ...sizeNotes(bitmap, preprocessor)] };
     const box = framing.show(bitmap);
     await classifyBox(box, startedAt);
-    revealFraming();
+    if (request === latestRequest) revealResults();
   } catch (error) {
     if (request !== latestRequest) return;
     fail(error);
-  }
-}
-
-/** On a phone the framing step starts below the fold: bring it into view for a new photo. */
-function revealFraming() {
-  const section = document.getElementById('framing');
-  if (section.getBoundingClientRect().top > window.innerHeight / 2) {
-    section.scrollIntoView({ block: 'start' });
   }
 }
 
@@ -180,6 +218,7 @@ function reframe(delay) {
   const request = ++latestRequest;
   clearTimeout(reframeTimer);
   setResultsState('working');
+  clearSaliency();
   reframeTimer = setTimeout(() => {
     if (request !== latestRequest || !current) return;
     classifyBox(framing.box(), startedAt).catch(fail);
@@ -188,10 +227,12 @@ function reframe(delay) {
 
 const framing = setUpFraming(() => reframe(REFRAME_DELAY_MS));
 document.getElementById('frame-analyse').addEventListener('click', () => reframe(0));
+setUpModelOutput();
 setUpSources({
-  onFile: takePhoto,
+  onFile: (file) => takePhoto(openFile(file)),
   onProblem: (message) => {
     if (message) showAlert('error', [message]);
   },
 });
-setUpCamera(takePhoto);
+setUpCamera((frame) => takePhoto(openFrame(frame)));
+setUpSaliency();

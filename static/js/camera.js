@@ -2,7 +2,8 @@
  * Taking a photo with the device camera (getUserMedia). The permission state is always shown in
  * `#camera-status` and mirrored in `#camera[data-camera-state]`: "off", "asking", "on", "denied",
  * "unavailable" or "error". The camera is switched off as soon as a photo is taken or the panel
- * is closed; frames never leave the page.
+ * is closed; frames never leave the page. The captured frame goes to the pipeline as decoded
+ * pixels (an ImageBitmap), not re-encoded as a file.
  */
 
 const elements = {
@@ -61,10 +62,10 @@ function explain(error) {
 
 /**
  * Wire the camera controls.
- * @param {(photo: Promise<File>) => void} onPhoto called, as the shutter is pressed, with the
- *   coming PNG of the captured frame
+ * @param {(frame: Promise<ImageBitmap>) => void} onFrame called, as the shutter is pressed, with
+ *   the coming bitmap of the captured frame; the camera is off once it resolves
  */
-export function setUpCamera(onPhoto) {
+export function setUpCamera(onFrame) {
   /** @type {MediaStream | null} */
   let stream = null;
 
@@ -103,20 +104,9 @@ export function setUpCamera(onPhoto) {
   function shoot() {
     const video = elements.video();
     if (!stream || video.videoWidth === 0) return;
-    const canvas = document.createElement('canvas');
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    canvas.getContext('2d').drawImage(video, 0, 0);
-    stop();
+    const frame = createImageBitmap(video).finally(stop);
     setState('off', 'Photo taken; the camera is off.');
-    onPhoto(
-      new Promise((resolve, reject) => {
-        canvas.toBlob((blob) => {
-          if (blob) resolve(new File([blob], 'camera-photo.png', { type: 'image/png' }));
-          else reject(new Error('the camera frame could not be saved'));
-        }, 'image/png');
-      }),
-    );
+    onFrame(frame);
   }
 
   elements.open().addEventListener('click', open);

@@ -1,35 +1,74 @@
 /**
- * The manifest's optional `decision` block, applied to one prediction. The trainer chooses the
- * thresholds on validation data:
- * - urgent: the summed probability of `urgent_classes` is at or above `urgent_probability`
- *   (a plain argmax misses many cancers, so this flag is more sensitive than the top class);
- * - uncertain: the top probability is below `uncertain_below`.
+ * The manifest's optional `decision` block, applied to one prediction; the browser twin of
+ * trainer/decision.py. The trainer chooses the thresholds on validation data:
+ * - tier: advice by the summed probability of `urgent_classes` (the cancer types): the first of
+ *   `tiers` (highest `min_probability` first) that it reaches, e.g. "urgent", "check", "routine";
+ *   a manifest without `tiers` has "urgent" (from `urgent_probability`) and "routine" only;
+ *   "not-judged" instead when the photo checks failed or the photo is out of distribution;
+ * - uncertain: the top probability is below `uncertain_below` (no lesion type is named).
+ */
+
+export const NOT_JUDGED = 'not-judged';
+
+/**
+ * @typedef {object} Tier
+ * @property {string} name
+ * @property {number} min_probability
+ * @property {{sensitivity: number | null, specificity: number | null}} [validation]
  */
 
 /**
  * @typedef {object} Assessment
- * @property {boolean} urgent
+ * @property {string} tier a tier name from the manifest, or NOT_JUDGED
+ * @property {boolean} judged false when the photo cannot be judged
+ * @property {Tier | null} tierRule the tier's manifest entry (null when not judged)
+ * @property {boolean} urgent the summed probability reaches the "urgent" tier's threshold
  * @property {number} urgentProbability summed probability of the urgent classes
  * @property {boolean} uncertain
  */
 
 /**
+ * The decision's tiers, highest threshold first.
+ * @param {object} decision
+ * @returns {Tier[]}
+ */
+export function adviceTiers(decision) {
+  if (Array.isArray(decision.tiers)) {
+    return [...decision.tiers].sort((a, b) => b.min_probability - a.min_probability);
+  }
+  if (Number.isFinite(decision.urgent_probability)) {
+    return [
+      { name: 'urgent', min_probability: decision.urgent_probability },
+      { name: 'routine', min_probability: 0 },
+    ];
+  }
+  throw new Error('The model manifest has decision rules but no advice thresholds.');
+}
+
+/**
  * @param {Array<{code: string}>} classes manifest order
  * @param {number[]} probabilities same order
- * @param {object} [decision] the manifest's `decision` block: urgent_classes (codes),
- *   urgent_probability and uncertain_below (thresholds)
+ * @param {object} [decision] the manifest's `decision` block
+ * @param {{photoChecksFailed?: boolean, outOfDistribution?: boolean}} [photo] what the photo
+ *   checks and the out-of-distribution score said; either makes the photo not judged
  * @returns {Assessment | null} null when the manifest has no decision rules
  */
-export function assess(classes, probabilities, decision) {
+export function assess(classes, probabilities, decision, photo = {}) {
   if (!decision) return null;
   const urgentCodes = new Set(decision.urgent_classes ?? []);
   const urgentProbability = classes.reduce(
     (sum, lesion, i) => (urgentCodes.has(lesion.code) ? sum + probabilities[i] : sum),
     0,
   );
-  const threshold = decision.urgent_probability;
+  const tiers = adviceTiers(decision);
+  const reached = tiers.find((tier) => urgentProbability >= tier.min_probability);
+  if (!reached) throw new Error('The model manifest has no advice tier starting at 0.');
+  const judged = !photo.photoChecksFailed && !photo.outOfDistribution;
   return {
-    urgent: urgentCodes.size > 0 && Number.isFinite(threshold) && urgentProbability >= threshold,
+    tier: judged ? reached.name : NOT_JUDGED,
+    judged,
+    tierRule: judged ? reached : null,
+    urgent: reached.name === 'urgent',
     urgentProbability,
     uncertain: Math.max(...probabilities) < (decision.uncertain_below ?? 0),
   };

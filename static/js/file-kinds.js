@@ -1,7 +1,9 @@
 /**
  * What kind of file did the patient give us? Read from the file's first bytes (names and MIME
  * types lie), so that a refusal can say what the file really is and what to do, and so that a
- * valid but unusual image gets a note about how it was handled.
+ * valid but unusual image gets a note about how it was handled. Whether an image really has
+ * transparent pixels is decided after decoding (transparency.js); the header only says whether it
+ * can have any.
  */
 
 /** Bytes read from the start of a file; enough for JPEG frame headers after big EXIF blocks. */
@@ -16,6 +18,8 @@ const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mi
  * @property {string | null} refusal why the file is refused before decoding, or null
  * @property {string} decodeFailure what to say if the browser cannot decode it
  * @property {string[]} notes how a valid image of this kind is handled, for the patient
+ * @property {boolean} mayHaveAlpha whether its pixels can be transparent (never for JPEG; for PNG
+ *   only with an alpha channel or a tRNS chunk)
  */
 
 /**
@@ -76,15 +80,14 @@ function pngIsComplete(tail) {
 }
 
 /**
- * PNG colour type 4 or 6 (grey or colour with alpha), or a tRNS chunk: some pixels may be
- * transparent.
+ * PNG colour type 4 or 6 (grey or colour with alpha), or a tRNS chunk: pixels may be transparent.
  * @param {Uint8Array} bytes
  * @returns {boolean}
  */
-function pngHasTransparency(bytes) {
+function pngMayHaveAlpha(bytes) {
   const colourType = bytes[25];
   if (colourType === 4 || colourType === 6) return true;
-  for (let i = 8; i + 8 <= bytes.length; ) {
+  for (let i = 8; i + 8 <= bytes.length;) {
     const length =
       ((bytes[i] << 24) | (bytes[i + 1] << 16) | (bytes[i + 2] << 8) | bytes[i + 3]) >>> 0;
     if (startsWith(bytes, i + 4, 'tRNS')) return true;
@@ -134,7 +137,14 @@ const CANNOT_READ =
  * @returns {FileKind}
  */
 function fileKind(kind, details = {}) {
-  return { kind, refusal: null, decodeFailure: CANNOT_READ, notes: [], ...details };
+  return {
+    kind,
+    refusal: null,
+    decodeFailure: CANNOT_READ,
+    notes: [],
+    mayHaveAlpha: true,
+    ...details,
+  };
 }
 
 /**
@@ -170,14 +180,11 @@ export async function inspectFile(file) {
     }
     // Phones may append data after the end marker (motion photos), so only explain, never refuse.
     const decodeFailure = jpegIsComplete(tail) ? CANNOT_READ : TRUNCATED;
-    return fileKind('jpeg', { notes, decodeFailure });
+    return fileKind('jpeg', { notes, decodeFailure, mayHaveAlpha: false });
   }
   if (startsWith(bytes, 0, '\x89PNG\r\n\x1a\n')) {
-    const notes = pngHasTransparency(bytes)
-      ? ['Parts of this image are transparent; they were treated as white.']
-      : [];
     const decodeFailure = pngIsComplete(tail) ? CANNOT_READ : TRUNCATED;
-    return fileKind('png', { notes, decodeFailure });
+    return fileKind('png', { decodeFailure, mayHaveAlpha: pngMayHaveAlpha(bytes) });
   }
   if (startsWith(bytes, 0, 'GIF87a') || startsWith(bytes, 0, 'GIF89a')) {
     const notes = gifIsAnimated(bytes)

@@ -3,14 +3,17 @@
  * classic scripts /vendor/tfjs/tf.min.js and /vendor/tfjs-backend-wasm/tf-backend-wasm.min.js
  * (global `tf`), served from node_modules: nothing is loaded from a CDN.
  *
- * Integrity: every model file is checked against the sha256 the manifest lists for it (Web
- * Crypto) before TF.js sees its bytes; a mismatch stops loading with an IntegrityError. The
- * files are fetched from /model/v/<version>/, where <version> is the first VERSION_LENGTH hex
- * digits of the manifest's own sha256: the server caches those URLs as immutable and answers
- * them only while that manifest is installed (webapp/staticfiles.py).
+ * Integrity: every model file is fetched with the sha256 the manifest lists for it as its
+ * Subresource Integrity metadata, so the browser refuses bytes that differ before TF.js sees
+ * them; a mismatch stops loading with an IntegrityError. The files are fetched from
+ * /model/v/<version>/, where <version> is the first VERSION_LENGTH hex digits of the manifest's
+ * own sha256: the server caches those URLs as immutable and answers them only while that
+ * manifest is installed (webapp/staticfiles.py).
  *
  * Measurement hook: `?backend=wasm|cpu|webgl` in the page URL forces a TF.js backend.
  */
+
+import './layers.js';
 
 /** Where the model and its manifest are served. */
 export const MANIFEST_URL = '/model/manifest.json';
@@ -40,7 +43,7 @@ async function sha256Hex(bytes) {
   if (!globalThis.crypto?.subtle) {
     throw new Error(
       'This page must be opened over HTTPS (or from localhost): the browser only offers the ' +
-        'cryptography that checks the model files in a secure context.',
+        'cryptography that names the model version in a secure context.',
     );
   }
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
@@ -48,11 +51,24 @@ async function sha256Hex(bytes) {
 }
 
 /**
+ * The Subresource Integrity metadata for a manifest entry (which stores the hex sha256).
+ * @param {{path: string, sha256: string}} file
+ * @returns {string} `sha256-<base64>`
+ */
+function integrityOf(file) {
+  if (!/^[0-9a-f]{64}$/.test(file.sha256)) {
+    throw new IntegrityError(`The model manifest lists no valid sha256 for ${file.path}.`);
+  }
+  const bytes = file.sha256.match(/../g).map((pair) => parseInt(pair, 16));
+  return `sha256-${btoa(String.fromCharCode(...bytes))}`;
+}
+
+/**
  * Fetch and parse the model manifest (class table, preprocessing spec, model files and hashes).
- * @param {string} [url]
  * @returns {Promise<object>}
  */
-export async function fetchManifest(url = MANIFEST_URL) {
+export async function fetchManifest() {
+  const url = MANIFEST_URL;
   const response = await fetch(url, { cache: 'no-cache' });
   if (!response.ok) {
     throw new Error(`The model is not installed on this server (${url}: ${response.status}).`);
@@ -63,41 +79,70 @@ export async function fetchManifest(url = MANIFEST_URL) {
     throw new Error(`The model manifest ${url} lists no classes.`);
   }
   if (!Array.isArray(manifest.files) || manifest.files.length === 0) {
-    throw new IntegrityError(`The model manifest ${url} lists no file hashes to check the model against.`);
+    throw new IntegrityError(
+      `The model manifest ${url} lists no file hashes to check the model against.`,
+    );
   }
   manifestDigests.set(manifest, await sha256Hex(bytes));
   return manifest;
 }
 
 /**
- * A `fetch` for TF.js that hands over a model file's bytes only if their sha256 is the one the
- * manifest lists for that file.
+ * A `fetch` for TF.js that hands over a model file only if the browser found its bytes to match
+ * the sha256 the manifest lists for it.
  * @param {URL} base folder URL the manifest's file paths are relative to
- * @param {Map<string, string>} hashes manifest path -> sha256
+ * @param {Map<string, string>} integrity manifest path -> Subresource Integrity metadata
  * @returns {(url: string, init?: RequestInit) => Promise<Response>}
  */
-function verifiedFetch(base, hashes) {
+function verifiedFetch(base, integrity) {
   return async (url, init) => {
     const href = new URL(url, base).href;
-    const path = href.startsWith(base.href) ? decodeURIComponent(href.slice(base.href.length)) : href;
-    const expected = hashes.get(path);
-    if (!expected) throw new IntegrityError(`The model asks for ${path}, which its manifest does not list.`);
-    const response = await fetch(href, init);
-    if (!response.ok) {
-      throw new Error(
-        `Downloading the model file ${path} failed (${response.status}); ` +
-          'the model may have been updated meanwhile: reload the page.',
-      );
+    const path = href.startsWith(base.href)
+      ? decodeURIComponent(href.slice(base.href.length))
+      : href;
+    if (!integrity.has(path)) {
+      throw new IntegrityError(`The model asks for ${path}, which its manifest does not list.`);
     }
-    const bytes = await response.arrayBuffer();
-    if ((await sha256Hex(bytes)) !== expected) {
-      throw new IntegrityError(
-        `Integrity check failed for the model file ${path}: its content does not match the ` +
-          'manifest (corrupted or tampered with). The model was not used.',
-      );
+    let response;
+    try {
+      response = await fetch(href, { ...init, integrity: integrity.get(path) });
+    } catch (error) {
+      throw await explainFailedFetch(href, path, error);
     }
-    return new Response(bytes, { status: 200, headers: response.headers });
+    if (!response.ok) throw downloadError(path, response.status);
+    return response;
   };
+}
+
+/**
+ * A failed model download, with the advice that fits it.
+ * @param {string} path
+ * @param {number} status
+ * @returns {Error}
+ */
+function downloadError(path, status) {
+  return new Error(
+    `Downloading the model file ${path} failed (${status}); ` +
+      'the model may have been updated meanwhile: reload the page.',
+  );
+}
+
+/**
+ * Why a fetch with integrity metadata rejected: the browser gives the same TypeError for a
+ * network failure and for bytes that do not match, so fetch the file once more unchecked.
+ * @param {string} href
+ * @param {string} path
+ * @param {Error} error what the checked fetch threw
+ * @returns {Promise<Error>}
+ */
+async function explainFailedFetch(href, path, error) {
+  const unchecked = await fetch(href, { cache: 'no-store' }).catch(() => null);
+  if (unchecked === null) return error;
+  if (!unchecked.ok) return downloadError(path, unchecked.status);
+  return new IntegrityError(
+    `Integrity check failed for the model file ${path}: its content does not match the ` +
+      'manifest (corrupted or tampered with). The model was not used.',
+  );
 }
 
 /**
@@ -109,15 +154,16 @@ function verifiedFetch(base, hashes) {
 async function selectBackend() {
   const { tf } = globalThis;
   // Cross-origin isolation would make TF.js pick its threaded wasm, whose workers load blob:
-  // scripts that the CSP (script-src 'self') blocks, and loading would hang. Threads gave no
-  // speed-up on the project's 2-core machines (~18 ms either way in the pre-project probes), and
-  // allowing them would need blob: in script-src: use the single-threaded SIMD build.
+  // scripts that the CSP (script-src 'self') blocks, and loading would hang: use the
+  // single-threaded SIMD build (why not threads: docs/decisions.md, "Web app").
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   tf.wasm.setWasmPaths(`/vendor/tfjs-backend-wasm@${tf.wasm.version_wasm}/`);
   const forced = new URLSearchParams(window.location.search).get('backend');
   if (forced !== null) {
     if (!BACKENDS.includes(forced) || !(await tf.setBackend(forced))) {
-      throw new Error(`The TF.js backend "${forced}" is not available here (choose from ${BACKENDS}).`);
+      throw new Error(
+        `The TF.js backend "${forced}" is not available here (choose from ${BACKENDS}).`,
+      );
     }
   } else {
     let ready = false;
@@ -136,6 +182,9 @@ async function selectBackend() {
  * @typedef {object} Classifier
  * @property {string} backend TF.js backend name ('wasm', 'cpu' or 'webgl')
  * @property {(input: Float32Array) => number[]} predict class probabilities, manifest order
+ * @property {(input: Float32Array) => {probabilities: number[], oodScore: number | null}} classify
+ *   the probabilities and, for a model with a second output, its out-of-distribution score
+ * @property {object} model the TF.js LayersModel (its first output: class probabilities)
  */
 
 /**
@@ -143,19 +192,20 @@ async function selectBackend() {
  * and warm it up.
  * @param {object} manifest from fetchManifest
  * @param {{width: number, height: number}} inputSize from the preprocessing spec
- * @param {{manifestUrl?: string}} [options]
  * @returns {Promise<Classifier>}
  */
-export async function loadClassifier(manifest, inputSize, options = {}) {
+export async function loadClassifier(manifest, inputSize) {
   const { tf } = globalThis;
   const digest = manifestDigests.get(manifest);
   if (!digest) throw new Error('loadClassifier needs a manifest obtained from fetchManifest.');
-  const manifestUrl = new URL(options.manifestUrl ?? MANIFEST_URL, window.location.href);
+  const manifestUrl = new URL(MANIFEST_URL, window.location.href);
   const base = new URL(`v/${digest.slice(0, VERSION_LENGTH)}/`, manifestUrl);
-  const hashes = new Map(manifest.files.map((file) => [file.path, file.sha256]));
+  const integrity = new Map(manifest.files.map((file) => [file.path, integrityOf(file)]));
   const backend = await selectBackend();
   const modelUrl = new URL(manifest.model?.file ?? 'model.json', base);
-  const model = await tf.loadLayersModel(modelUrl.href, { fetchFunc: verifiedFetch(base, hashes) });
+  const model = await tf.loadLayersModel(modelUrl.href, {
+    fetchFunc: verifiedFetch(base, integrity),
+  });
 
   const [, height, width, channels] = model.inputs[0].shape;
   if (height !== inputSize.height || width !== inputSize.width || channels !== 3) {
@@ -173,15 +223,22 @@ export async function loadClassifier(manifest, inputSize, options = {}) {
 
   /**
    * @param {Float32Array} input height * width * 3 RGB values
-   * @returns {number[]}
+   * @returns {{probabilities: number[], oodScore: number | null}}
    */
-  function predict(input) {
+  function classify(input) {
     return tf.tidy(() => {
       const batch = tf.tensor4d(input, [1, height, width, 3], 'float32');
-      return Array.from(model.predict(batch).dataSync());
+      const [probabilities, oodScore] = [model.predict(batch)].flat();
+      return {
+        probabilities: Array.from(probabilities.dataSync()),
+        oodScore: oodScore ? oodScore.dataSync()[0] : null,
+      };
     });
   }
 
-  predict(new Float32Array(height * width * 3)); // warm-up: the first call compiles kernels
-  return { backend, predict };
+  /** @param {Float32Array} input @returns {number[]} */
+  const predict = (input) => classify(input).probabilities;
+
+  classify(new Float32Array(height * width * 3)); // warm-up: the first call compiles kernels
+  return { backend, predict, classify, model };
 }

@@ -115,7 +115,6 @@ function checkBox(box, width, height) {
  * @property {number} width model input width
  * @property {number} height model input height
  * @property {(bitmap: ImageBitmap, box?: CropBox) => Float32Array} fromBitmap
- * @property {(blob: Blob, box?: CropBox) => Promise<{input: Float32Array, box: CropBox}>} fromFile
  */
 
 /**
@@ -149,21 +148,5 @@ export function createPreprocessor(spec) {
     return shrinking ? resizeArea(crop, width, height) : resizeBilinear(crop, width, height);
   }
 
-  /**
-   * Decode and preprocess one file.
-   * @param {Blob} blob
-   * @param {CropBox} [box] defaults to the centre crop
-   * @returns {Promise<{input: Float32Array, box: CropBox}>}
-   */
-  async function fromFile(blob, box) {
-    const bitmap = await decodeImage(blob);
-    try {
-      const cropBox = box ?? centreCropBox(bitmap.width, bitmap.height);
-      return { input: fromBitmap(bitmap, cropBox), box: cropBox };
-    } finally {
-      bitmap.close();
-    }
-  }
-
-  return { width, height, fromBitmap, fromFile };
+  return { width, height, fromBitmap };
 }

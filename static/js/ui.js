@@ -5,9 +5,15 @@
  * - one `#results [data-class][data-probability]` row per class when done, most likely first;
  * - `#alert[role=alert]` with `data-level` "error" (the photo was refused) or "warning" (it was
  *   analysed, with caveats); empty and hidden when there is nothing to say;
+ * - `#results[data-tier]`: the advice tier, "urgent", "check", "routine" or "not-judged" (see
+ *   decision.js), when the manifest has decision rules; absent otherwise;
  * - `#results[data-urgent]`, `#results[data-uncertain]`: "true"/"false" when the manifest has
- *   decision rules (see decision.js), absent otherwise; `#results[data-photo-warnings]`: count.
+ *   decision rules, absent otherwise; `#results[data-photo-warnings]`: count;
+ * - `#show-output[aria-expanded]`: the "show the model's output anyway" control, shown when the
+ *   photo cannot be judged; `#model-output` holds the bars.
  */
+
+import { NOT_JUDGED } from './decision.js';
 
 const byId = (id) => document.getElementById(id);
 
@@ -25,6 +31,7 @@ export function setResultsState(state) {
   const results = byId('results');
   results.dataset.state = state;
   results.setAttribute('aria-busy', String(state === 'working'));
+  if (state !== 'done') delete results.dataset.tier;
   if (state === 'error') results.hidden = true;
 }
 
@@ -99,53 +106,152 @@ function resultRow(lesion, p) {
   return row;
 }
 
+const CANNOT_JUDGE_HOW =
+  'For a photo it can judge: use daylight or a bright lamp, without flash glare; hold the ' +
+  'camera steady, as close as it can focus, with the spot in the middle of the frame; and show ' +
+  'only skin, not a screen, paper or a busy background.';
+
+const WATCH_FOR =
+  'see a doctor if the spot is new, growing, changing in shape or colour, itching or bleeding, ' +
+  'or if it worries you';
+
 /**
  * @typedef {object} Verdict
  * @property {string} headline
  * @property {string} detail
- * @property {string} guidance what to do, by risk
- * @property {boolean} urgent
+ * @property {string} label heading of the guidance box
+ * @property {string} guidance what to do, by tier
  */
 
 /**
- * What to tell the patient: a named type only when the model is confident, and advice by risk.
- * Never an all-clear: a photo cannot rule out skin cancer.
- * @param {{lesion: {name: string, advice: string}, p: number}} top
+ * Guidance by advice tier. Only "routine", below every threshold, says that nothing points to
+ * cancer; no tier is an all-clear, as a photo cannot rule out skin cancer.
+ * @param {import('./decision.js').Assessment} assessment
+ * @param {string} cancers the cancer types, for the patient
+ * @returns {{label: string, guidance: string}}
+ */
+function tierGuidance(assessment, cancers) {
+  const combined = formatPercent(assessment.urgentProbability);
+  const sensitivity = assessment.tierRule?.validation?.sensitivity;
+  switch (assessment.tier) {
+    case 'urgent':
+      return {
+        label: 'Important',
+        guidance:
+          `Please see a dermatologist promptly. The model gives skin-cancer types (${cancers}) ` +
+          `a combined ${combined}, which is high enough to have this spot examined soon. Do ` +
+          'not wait to see whether it changes.',
+      };
+    case 'check': {
+      const level = Number.isFinite(sensitivity)
+        ? ` This level was set so that ${Math.round(sensitivity * 100)}% of the skin cancers ` +
+          'in the photos the model was checked on reach it.'
+        : '';
+      return {
+        label: 'Have it checked',
+        guidance:
+          'Please have this spot checked by a doctor in the coming weeks. The model gives ' +
+          `skin-cancer types (${cancers}) a combined ${combined}: not enough for urgent advice, ` +
+          `but too much to call it nothing.${level} A photo cannot rule out skin cancer.`,
+      };
+    }
+    case 'routine':
+      return {
+        label: 'What to do',
+        guidance:
+          'Nothing in this photo points to the skin-cancer types the model knows (together ' +
+          `${combined}). But a photo cannot rule out skin cancer: watch the spot for changes ` +
+          '(ABCDE: Asymmetry, irregular Border, several Colours, Diameter over 6 mm, Evolving) ' +
+          `and ${WATCH_FOR}.`,
+      };
+    case NOT_JUDGED:
+      return {
+        label: 'What to do',
+        guidance:
+          'Take a new photo as described above and try again. Whatever this tool says, ' +
+          `${WATCH_FOR}.`,
+      };
+    default:
+      throw new Error(
+        `The model manifest names an advice tier this page does not know: ${assessment.tier}`,
+      );
+  }
+}
+
+/**
+ * What to tell the patient: a named type only when the model is confident and the photo can be
+ * judged, and advice by tier. Never an all-clear: a photo cannot rule out skin cancer.
+ * @param {{lesion: {name: string, summary: string, advice: string, malignant: boolean}, p: number}} top
  * @param {import('./decision.js').Assessment | null} assessment
  * @param {object | undefined} decision the manifest's decision block
  * @param {Array<{name: string, urgent: boolean}>} classes
+ * @param {number} photoWarnings how many photo checks failed
  * @returns {Verdict}
  */
-export function verdict(top, assessment, decision, classes) {
-  const cancers = classes.filter((c) => c.urgent).map((c) => c.name.toLowerCase());
+export function verdict(top, assessment, decision, classes, photoWarnings) {
+  const cancers = classes
+    .filter((c) => c.urgent)
+    .map((c) => c.name.toLowerCase())
+    .join(', ');
+  if (assessment && !assessment.judged) {
+    const why = photoWarnings
+      ? 'It does not look like the close-up skin images the model learnt from (see the note above)'
+      : 'It looks too unlike the dermatoscope images the model learnt from';
+    return {
+      headline: 'This photo cannot be judged',
+      detail: `${why}, so any answer would be a guess and none is given. ${CANNOT_JUDGE_HOW}`,
+      ...tierGuidance(assessment, cancers),
+    };
+  }
   const uncertain = Boolean(assessment?.uncertain);
   const headline = uncertain
     ? 'The model is unsure about this photo'
     : `Most similar to: ${top.lesion.name} (${formatPercent(top.p)})`;
-  const detail = uncertain
-    ? `No lesion type reaches ${formatPercent(decision.uncertain_below)}. Below that level the ` +
+  let detail = top.lesion.advice;
+  if (uncertain) {
+    detail =
+      `No lesion type reaches ${formatPercent(decision.uncertain_below)}. Below that level the ` +
       'model was too often wrong on the photos it was checked on, so it does not name a type. ' +
-      'A sharper, closer photo with the spot in the centre of the frame may help.'
-    : top.lesion.advice;
-  let guidance;
-  if (assessment?.urgent) {
-    guidance =
-      'Please see a dermatologist promptly. The model gives skin-cancer types ' +
-      `(${cancers.join(', ')}) a combined ${formatPercent(assessment.urgentProbability)}, ` +
-      'which is high enough to have this spot examined soon. Do not wait to see whether it ' +
-      'changes.';
-  } else {
-    const share = assessment ? ` (together ${formatPercent(assessment.urgentProbability)})` : '';
-    guidance =
-      `The model sees no strong sign of the skin-cancer types it knows${share}, but a photo ` +
-      'cannot rule out skin cancer. See a doctor if the spot is new, growing, changing in ' +
-      'shape or colour, itching or bleeding, or if it worries you.';
+      'A sharper, closer photo with the spot in the centre of the frame may help.';
+  } else if (assessment && assessment.tier !== 'routine' && !top.lesion.malignant) {
+    detail =
+      'But the skin-cancer types together reach ' +
+      `${formatPercent(assessment.urgentProbability)}: too much to rule them out.`;
   }
-  return { headline, detail, guidance, urgent: Boolean(assessment?.urgent) };
+  if (!assessment) {
+    return {
+      headline,
+      detail,
+      label: 'What to do',
+      guidance: `A photo cannot rule out skin cancer: ${WATCH_FOR}.`,
+    };
+  }
+  return { headline, detail, ...tierGuidance(assessment, cancers) };
 }
 
 /**
- * Show every class with its probability, most likely first, with the verdict and guidance.
+ * Show or hide the bars of a photo that cannot be judged.
+ * @param {boolean} shown
+ */
+function showModelOutput(shown) {
+  byId('model-output').hidden = !shown;
+  byId('show-output').setAttribute('aria-expanded', String(shown));
+  byId('show-output').textContent = shown
+    ? "Hide the model's output"
+    : "Show the model's output anyway";
+}
+
+/** Wire the "show the model's output anyway" control. */
+export function setUpModelOutput() {
+  const button = byId('show-output');
+  button.addEventListener('click', () => {
+    showModelOutput(button.getAttribute('aria-expanded') !== 'true');
+  });
+}
+
+/**
+ * Show every class with its probability, most likely first, with the verdict and guidance. For
+ * a photo that cannot be judged the bars wait behind the "show the model's output" control.
  * @param {Array<{code: string, name: string, summary: string, advice: string, malignant: boolean,
  *   urgent: boolean}>} classes manifest order
  * @param {number[]} probabilities same order as classes
@@ -159,28 +265,44 @@ export function renderResults(classes, probabilities, assessment, decision, phot
     .sort((a, b) => b.p - a.p);
   byId('result-list').replaceChildren(...ranked.map(({ lesion, p }) => resultRow(lesion, p)));
 
-  const said = verdict(ranked[0], assessment, decision, classes);
+  const said = verdict(ranked[0], assessment, decision, classes, photoWarnings);
   byId('verdict').textContent = said.headline;
   byId('verdict-detail').textContent = said.detail;
-  const guidance = byId('guidance');
-  guidance.textContent = said.guidance;
-  guidance.classList.toggle('urgent', said.urgent);
-  byId('guidance-label').textContent = said.urgent ? 'Important' : 'What to do';
+  byId('guidance').textContent = said.guidance;
+  byId('guidance-label').textContent = said.label;
+
+  const judged = assessment?.judged ?? true;
+  byId('show-output').hidden = judged;
+  byId('output-caveat').hidden = judged;
+  showModelOutput(judged);
 
   const results = byId('results');
   if (assessment) {
+    results.dataset.tier = assessment.tier;
     results.dataset.urgent = String(assessment.urgent);
     results.dataset.uncertain = String(assessment.uncertain);
   } else {
+    delete results.dataset.tier;
     delete results.dataset.urgent;
     delete results.dataset.uncertain;
   }
   results.dataset.photoWarnings = String(photoWarnings);
   results.hidden = false;
   setResultsState('done');
+  announce(`Result: ${said.headline}. ${said.guidance}`);
+}
 
-  const caveat = photoWarnings ? ' The photo may not suit the model: see the note above.' : '';
-  announce(`Result: ${said.headline}. ${said.guidance}${caveat}`);
+/**
+ * After a new photo: move focus to the result heading and bring it into view (at once when the
+ * reader prefers reduced motion), so that on a phone the result does not wait below the fold.
+ */
+export function revealResults() {
+  const heading = byId('results-title');
+  heading.focus({ preventScroll: true });
+  const box = heading.getBoundingClientRect();
+  if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+  const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  heading.scrollIntoView({ block: 'start', behavior: reduced ? 'auto' : 'smooth' });
 }
 
 /**

@@ -1,0 +1,111 @@
+"""A model with the OOD output: the page's score equals `trainer predict --json`'s, and the JSON has its keys.
+
+The model is the tiny test model that `trainer build` exports with its Mahalanobis output, served by the
+real web app to headless Chromium; `predict --json` is also checked on a one-output model.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.browser_helpers import classify_file, open_classifier
+from tests.conftest import REPO_ROOT
+from tests.image_factory import non_lesion_images, parity_image_set, write_rgb
+from trainer.info import CLASS_CODES
+
+pytestmark = pytest.mark.browser
+
+SCORE_RELATIVE_TOLERANCE = 1e-3
+TIERS = {"urgent", "check", "routine", "not-judged"}
+
+
+@pytest.fixture(scope="module")
+def served_model(tiny_model) -> Path:
+    """The tiny model as `trainer build` exports it: probabilities and OOD score, ``decision.ood`` set."""
+    assert "ood" in json.loads((tiny_model / "manifest.json").read_text())["decision"]
+    return tiny_model
+
+
+@pytest.fixture(scope="module")
+def one_output_model(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model folder without its OOD output, like every model exported before it."""
+    from trainer.export import MANIFEST_FILE, file_inventory, load_tfjs, save_tfjs, write_json
+    from trainer.keras_backend import keras
+
+    model = load_tfjs(tiny_model)
+    folder = tmp_path_factory.mktemp("models") / "tiny-one-output"
+    shutil.copytree(tiny_model, folder)
+    for path in [folder / "model.json", *folder.glob("group1-shard*")]:
+        path.unlink()
+    save_tfjs(keras.Model(model.inputs, model.outputs[0]), folder, "float16")
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    del manifest["decision"]["ood"]
+    manifest["files"] = file_inventory(folder)
+    write_json(folder / MANIFEST_FILE, manifest)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def page(session):
+    base_url, browser = session
+    page = browser.new_page()
+    open_classifier(page, base_url)
+    yield page
+    page.close()
+
+
+def predict_json(model: Path, images: list[Path]) -> dict[str, dict]:
+    """`trainer predict --json` run as a user would run it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "predict", "--model", str(model), "--json", *map(str, images)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_page_ood_score_equals_python(page, served_model, tmp_path):
+    unusual = [write_rgb(tmp_path / f"{name}.png", image) for name, image in non_lesion_images(150, 200).items()]
+    images = parity_image_set(tmp_path) + unusual
+    reference = predict_json(served_model, images)
+    threshold = json.loads((served_model / "manifest.json").read_text())["decision"]["ood"]["threshold"]
+    scores = []
+    for image in images:
+        probabilities = classify_file(page, image)
+        assert probabilities is not None, f"the page refused {image.name}"
+        browser_score = page.evaluate("window.lesionApp.lastOodScore")
+        expected = reference[str(image)]
+        assert browser_score == pytest.approx(expected["ood_score"], rel=SCORE_RELATIVE_TOLERANCE), image.name
+        python_probabilities = [expected["probabilities"][code] for code in CLASS_CODES]
+        assert np.abs(np.array(probabilities) - python_probabilities).max() <= 1e-3, image.name
+        assert expected["out_of_distribution"] == (expected["ood_score"] > threshold)
+        scores.append(browser_score)
+    assert len(set(scores)) > len(images) // 2, "the score should vary from image to image"
+
+
+@pytest.mark.parametrize("with_ood", [True, False], ids=["ood-output", "one-output"])
+def test_predict_json_has_the_documented_keys(with_ood, served_model, one_output_model, tmp_path):
+    model = served_model if with_ood else one_output_model
+    images = [write_rgb(tmp_path / f"{name}.jpg", image) for name, image in non_lesion_images(150, 200).items()]
+    result = predict_json(model, images)
+    assert list(result) == [str(p) for p in images]
+    for entry in result.values():
+        assert set(entry) == {"probabilities", "ood_score", "out_of_distribution", "failed_photo_checks", "tier"}
+        assert list(entry["probabilities"]) == list(CLASS_CODES)
+        assert np.isclose(sum(entry["probabilities"].values()), 1, atol=1e-5)
+        assert entry["tier"] in TIERS
+        if with_ood:
+            assert isinstance(entry["ood_score"], float) and isinstance(entry["out_of_distribution"], bool)
+        else:
+            assert entry["ood_score"] is None and entry["out_of_distribution"] is None
+        judged = not entry["failed_photo_checks"] and not entry["out_of_distribution"]
+        assert (entry["tier"] == "not-judged") == (not judged)

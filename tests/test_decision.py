@@ -1,0 +1,154 @@
+"""Advice tiers: thresholds chosen on validation for stated sensitivities, and the tier of one photo."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from trainer.decision import NOT_JUDGED, TIER_SENSITIVITY, choose_thresholds, tier_for
+from trainer.info import CLASSES, CODE_TO_INDEX, NUM_CLASSES
+
+CANCER = [i for i, c in enumerate(CLASSES) if c.urgent]
+BENIGN = [i for i, c in enumerate(CLASSES) if not c.urgent]
+
+
+def synthetic_validation(count: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and probabilities where cancers tend to, but do not always, get more cancer probability."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, NUM_CLASSES, count)
+    logits = rng.normal(0, 1.5, (count, NUM_CLASSES))
+    logits[np.arange(count), labels] += 1.5
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return labels, probabilities.astype(np.float32)
+
+
+def cancer_score(probabilities: np.ndarray) -> np.ndarray:
+    return probabilities[:, CANCER].astype(np.float64).sum(axis=1)
+
+
+def probabilities_with_cancer_share(share: float) -> np.ndarray:
+    """Seven probabilities summing to 1 whose cancer classes sum to ``share``."""
+    p = np.zeros(NUM_CLASSES)
+    p[CANCER] = share / len(CANCER)
+    p[BENIGN] = (1 - share) / len(BENIGN)
+    return p
+
+
+def test_each_tier_flags_its_target_share_of_validation_cancers_with_the_highest_such_threshold():
+    labels, probabilities = synthetic_validation()
+    decision = choose_thresholds(labels, probabilities)
+    json.dumps(decision, allow_nan=False)
+    tiers = {tier["name"]: tier for tier in decision["tiers"]}
+    assert [tier["name"] for tier in decision["tiers"]] == ["urgent", "check", "routine"]
+
+    score, is_cancer = cancer_score(probabilities), np.isin(labels, CANCER)
+    for name, target in TIER_SENSITIVITY.items():
+        threshold = tiers[name]["min_probability"]
+        sensitivity = (score[is_cancer] >= threshold).mean()
+        assert sensitivity >= target and tiers[name]["validation"]["sensitivity"] == pytest.approx(sensitivity)
+        assert tiers[name]["validation"]["specificity"] == pytest.approx((score[~is_cancer] < threshold).mean())
+        # Any higher threshold misses the target: the threshold is no lower than it needs to be.
+        assert (score[is_cancer] > threshold).mean() < target
+    assert 0 < tiers["check"]["min_probability"] < tiers["urgent"]["min_probability"]
+    assert tiers["check"]["validation"]["specificity"] < tiers["urgent"]["validation"]["specificity"]
+    assert tiers["routine"]["min_probability"] == 0.0
+    # Pages from before the tiers read the urgent threshold here.
+    assert decision["urgent_probability"] == tiers["urgent"]["min_probability"]
+    assert decision["validation_urgent_sensitivity"] == tiers["urgent"]["validation"]["sensitivity"]
+
+
+def test_cross_source_rates_of_the_same_thresholds():
+    labels, probabilities = synthetic_validation(seed=1)
+    other_labels, other_probabilities = synthetic_validation(300, seed=2)
+    decision = choose_thresholds(labels, probabilities, extra={"other clinic": (other_labels, other_probabilities)})
+    score, is_cancer = cancer_score(other_probabilities), np.isin(other_labels, CANCER)
+    for tier in decision["tiers"][:2]:
+        rates = tier["cross_source"]["other clinic"]
+        assert rates["sensitivity"] == pytest.approx((score[is_cancer] >= tier["min_probability"]).mean())
+        assert rates["specificity"] == pytest.approx((score[~is_cancer] < tier["min_probability"]).mean())
+        assert rates["cancers"] == is_cancer.sum() and rates["others"] == (~is_cancer).sum()
+    assert "cross_source" not in choose_thresholds(labels, probabilities)["tiers"][0]
+
+
+def test_bad_labelled_sets_are_refused_with_their_name():
+    labels, probabilities = synthetic_validation(50)
+    with pytest.raises(ValueError, match="validation"):
+        choose_thresholds(labels[:-1], probabilities)
+    with pytest.raises(ValueError, match="other: labels"):
+        choose_thresholds(labels, probabilities, extra={"other": (labels + 7, probabilities)})
+
+
+def test_without_validation_cancers_the_tiers_claim_no_sensitivity():
+    labels = np.full(20, CODE_TO_INDEX["nv"])
+    decision = choose_thresholds(labels, synthetic_validation(20)[1])
+    urgent, check, _ = decision["tiers"]
+    assert urgent["validation"]["sensitivity"] is None and check["validation"]["sensitivity"] is None
+    assert check["min_probability"] < urgent["min_probability"]
+
+
+def tier_cases(decision: dict) -> list[tuple[list[float], bool, str]]:
+    """(probabilities, judged, expected tier) just above and just below every threshold of ``decision``'s tiers,
+    and between them; shared with the browser test of decision.js."""
+    tiers = sorted(decision["tiers"], key=lambda tier: tier["min_probability"], reverse=True)
+    cases = []
+    for higher, lower in pairwise(tiers):
+        top, bottom = higher["min_probability"], lower["min_probability"]
+        for share, expected in (
+            (top + 1e-4, higher["name"]),
+            (top - 1e-4, lower["name"]),
+            ((top + bottom) / 2, lower["name"]),
+        ):
+            p = probabilities_with_cancer_share(share).tolist()
+            cases += [(p, True, expected), (p, False, NOT_JUDGED)]
+    return cases
+
+
+def test_tier_for_applies_the_chosen_thresholds():
+    decision = choose_thresholds(*synthetic_validation())
+    cases = tier_cases(decision)
+    assert {expected for _, _, expected in cases} == {"urgent", "check", "routine", NOT_JUDGED}
+    for probabilities, judged, expected in cases:
+        assert tier_for(np.array(probabilities), decision, judged) == expected
+
+
+def test_tier_thresholds_are_inclusive_and_tiers_may_come_in_any_order():
+    decision = {
+        "urgent_classes": ["akiec", "bcc", "mel"],
+        "tiers": [
+            {"name": "routine", "min_probability": 0.0},
+            {"name": "urgent", "min_probability": 0.4},
+            {"name": "check", "min_probability": 0.1},
+        ],
+    }
+    for share, tier in {0.0: "routine", 0.0999: "routine", 0.1: "check", 0.3999: "check", 0.4: "urgent"}.items():
+        p = np.zeros(NUM_CLASSES)
+        p[CODE_TO_INDEX["mel"]], p[CODE_TO_INDEX["nv"]] = share, 1 - share
+        assert tier_for(p, decision, judged=True) == tier, share
+
+
+def test_tier_for_a_manifest_without_tiers_and_bad_input():
+    legacy = {"urgent_classes": ["akiec", "bcc", "mel"], "urgent_probability": 0.43}
+    assert tier_for(probabilities_with_cancer_share(0.5), legacy, judged=True) == "urgent"
+    assert tier_for(probabilities_with_cancer_share(0.3), legacy, judged=True) == "routine"
+    assert tier_for(probabilities_with_cancer_share(0.5), legacy, judged=False) == NOT_JUDGED
+    with pytest.raises(ValueError, match="7 probabilities"):
+        tier_for(np.ones(6) / 6, legacy, judged=True)
+    with pytest.raises(ValueError, match="no advice thresholds"):
+        tier_for(probabilities_with_cancer_share(0.3), {"urgent_classes": ["mel"]}, judged=True)
+    with pytest.raises(ValueError, match="unknown class codes"):
+        tier_for(probabilities_with_cancer_share(0.3), {**legacy, "urgent_classes": ["scc"]}, judged=True)
+    no_floor = {**legacy, "tiers": [{"name": "urgent", "min_probability": 0.43}]}
+    with pytest.raises(ValueError, match="min_probability 0"):
+        tier_for(probabilities_with_cancer_share(0.3), no_floor, judged=True)
+
+
+def test_the_build_writes_the_tiers_into_the_manifest(tiny_model):
+    decision = json.loads((tiny_model / "manifest.json").read_text())["decision"]
+    assert [tier["name"] for tier in decision["tiers"]] == ["urgent", "check", "routine"]
+    for tier in decision["tiers"][:2]:
+        assert tier["target_sensitivity"] == TIER_SENSITIVITY[tier["name"]]
+        assert {"sensitivity", "specificity", "cancers", "others"} <= set(tier["validation"])
+    assert tier_for(probabilities_with_cancer_share(1.0), decision, judged=True) == "urgent"

@@ -1,0 +1,303 @@
+"""Honest results: advice tiers chosen on validation, no verdict on photos the model cannot judge,
+camera photos without false notes, photo checks that know dermatoscope borders, and a result that
+a phone brings into view."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.browser_helpers import classify_file, last_input, open_classifier, paste_file, wait_for_result
+from tests.conftest import REAL_DATA, needs_real_data
+from tests.image_factory import lesion_like, write_rgb
+from tests.test_decision import synthetic_validation, tier_cases
+from trainer.decision import NOT_JUDGED, choose_thresholds, tier_for
+from trainer.image_checks import flags
+from trainer.preprocess import preprocess_array, preprocess_file
+
+pytestmark = pytest.mark.browser
+
+FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+PHONE = {"width": 390, "height": 844}
+# Words that would reassure or name a type; none may appear for a photo that cannot be judged.
+REASSURING = ("harmless", "nothing in this photo points", "no strong sign", "benign")
+
+
+@pytest.fixture(scope="module")
+def chromium_args() -> tuple[str, ...]:
+    return FAKE_CAMERA
+
+
+@pytest.fixture(scope="module")
+def served_model(app_model, tmp_path_factory) -> Path:
+    model_dir = tmp_path_factory.mktemp("served") / "model"
+    shutil.copytree(app_model, model_dir)
+    return model_dir
+
+
+class Site:
+    """Pages served from an editable copy of the model folder."""
+
+    def __init__(self, base_url: str, browser, model_dir: Path) -> None:
+        self.base_url, self.browser, self.model_dir = base_url, browser, model_dir
+        self.original = json.loads((model_dir / "manifest.json").read_text())
+        self.page = self.new_page()
+
+    def new_page(self, **context):
+        page = self.browser.new_context(service_workers="block", permissions=["camera"], **context).new_page()
+        open_classifier(page, self.base_url)
+        return page
+
+    def use_manifest(self, change: Callable[[dict], None] | None = None) -> dict:
+        """Install the original manifest, edited by ``change``, and reload the page."""
+        manifest = json.loads(json.dumps(self.original))
+        if change:
+            change(manifest)
+        (self.model_dir / "manifest.json").write_text(json.dumps(manifest))
+        open_classifier(self.page, self.base_url)
+        return manifest
+
+
+@pytest.fixture(scope="module")
+def site(session, served_model):
+    base_url, browser = session
+    return Site(base_url, browser, served_model)
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    return write_rgb(tmp_path_factory.mktemp("photos") / "spot.jpg", lesion_like(450, 600, 41))
+
+
+def with_tiers(decision: dict, urgent: float, check: float) -> None:
+    """Advice tiers with the given thresholds, and no out-of-distribution rule (tested by decision.js cases)."""
+    decision.pop("ood", None)
+    decision["tiers"] = [
+        {"name": "urgent", "min_probability": urgent, "validation": {"sensitivity": 0.9, "specificity": 0.7}},
+        {"name": "check", "min_probability": check, "validation": {"sensitivity": 0.97, "specificity": 0.4}},
+        {"name": "routine", "min_probability": 0.0},
+    ]
+
+
+def cancer_share(site, probabilities: list[float]) -> float:
+    codes = set(site.original["decision"]["urgent_classes"])
+    return sum(p for c, p in zip(site.original["classes"], probabilities, strict=True) if c["code"] in codes)
+
+
+def verdict_text(page) -> str:
+    return " ".join(page.inner_text(s) for s in ("#verdict", "#verdict-detail", "#guidance"))
+
+
+def screenshot_like(height: int = 600, width: int = 800) -> np.ndarray:
+    """A screenshot of a web page: grey page, dark header bar, a blue button and lines of text."""
+    image = np.full((height, width, 3), 246, np.uint8)
+    image[: height // 10] = (29, 36, 51)
+    cv2.rectangle(image, (40, height // 2), (260, height // 2 + 50), (36, 87, 197), -1)
+    for line in range(6):
+        y = height // 5 + 30 * line
+        cv2.putText(image, "Check a photo of a skin spot", (40, y), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (30, 30, 30), 2)
+    return image
+
+
+def green_test_pattern(height: int = 480, width: int = 640) -> np.ndarray:
+    """A camera test card: green with a few colour bars."""
+    image = np.full((height, width, 3), (40, 170, 60), np.uint8)
+    for i, colour in enumerate([(255, 255, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255)]):
+        image[height // 3 : height // 3 + 40, 80 + 120 * i : 160 + 120 * i] = colour
+    return image
+
+
+@pytest.mark.parametrize("make", [screenshot_like, green_test_pattern], ids=["screenshot", "green pattern"])
+def test_a_photo_failing_the_photo_checks_is_not_judged_and_names_no_class(site, tmp_path, make):
+    manifest = site.use_manifest()
+    path = write_rgb(tmp_path / "not-skin.png", make())
+    assert any(bad[0] for bad in flags(preprocess_file(path), manifest["decision"]["image_checks"]).values())
+    page = site.page
+    assert classify_file(page, path) is not None
+    assert page.get_attribute("#results", "data-tier") == NOT_JUDGED
+    said = verdict_text(page)
+    assert "cannot be judged" in page.inner_text("#verdict") and "daylight" in said
+    assert not any(c["name"].lower() in said.lower() for c in manifest["classes"]), said
+    assert not any(word in said.lower() for word in REASSURING), said
+    assert "does not look like" in page.inner_text("#alert")
+    assert not any(c["name"] in page.inner_text("#announcer") for c in manifest["classes"])
+
+    # The bars wait behind a real, keyboard-operable button.
+    button = page.locator("#show-output")
+    assert page.is_hidden("#model-output") and button.is_visible()
+    assert button.evaluate("b => b.tagName") == "BUTTON" and button.get_attribute("aria-expanded") == "false"
+    button.focus()
+    page.keyboard.press("Enter")
+    assert page.is_visible("#model-output") and button.get_attribute("aria-expanded") == "true"
+    assert page.locator("#results [data-class]").first.is_visible() and page.is_visible("#output-caveat")
+    page.keyboard.press("Space")
+    assert page.is_hidden("#model-output")
+
+
+def test_assess_treats_an_out_of_distribution_photo_like_a_failed_photo_check(site):
+    site.use_manifest()
+    tiers = site.page.evaluate(
+        """async ([decision, classes]) => {
+            const { assess } = await import('/static/js/decision.js');
+            const p = classes.map(() => 1 / classes.length);
+            return [
+                assess(classes, p, decision).tier,
+                assess(classes, p, decision, { outOfDistribution: true }).tier,
+                assess(classes, p, decision, { photoChecksFailed: true }).tier,
+            ];
+        }""",
+        [site.original["decision"], site.original["classes"]],
+    )
+    assert tiers[0] != NOT_JUDGED and tiers[1:] == [NOT_JUDGED, NOT_JUDGED]
+
+
+def test_decision_js_gives_the_tier_that_trainer_decision_gives(site):
+    """Synthetic probabilities on both sides of each threshold, with the served manifest's decision
+    block (its own tiers when it has them, else tiers chosen on synthetic validation data)."""
+    decision = dict(site.original["decision"])
+    decision.setdefault("tiers", choose_thresholds(*synthetic_validation())["tiers"])
+    cases = tier_cases(decision)
+    tiers = site.page.evaluate(
+        """async ([decision, classes, cases]) => {
+            const { assess } = await import('/static/js/decision.js');
+            return cases.map(([p, judged]) => assess(classes, p, decision, { photoChecksFailed: !judged }).tier);
+        }""",
+        [decision, site.original["classes"], cases],
+    )
+    assert tiers == [expected for _, _, expected in cases]
+    assert tiers == [tier_for(np.array(p), decision, judged) for p, judged, _ in cases]
+    assert "check" in tiers
+
+
+def test_each_tier_says_what_to_do_and_only_the_lowest_says_nothing_points_to_cancer(site, photo):
+    site.use_manifest(lambda m: m["decision"].pop("ood", None))
+    share = cancer_share(site, classify_file(site.page, photo))
+    page = site.page
+    assert page.get_attribute("#results", "data-photo-warnings") == "0", page.inner_text("#alert")
+    for urgent, check, tier, words in [
+        (min(share + 0.05, 1.0), share / 2, "check", "checked by a doctor in the coming weeks"),
+        (share / 2, share / 4, "urgent", "dermatologist promptly"),
+        (1.0, min(share + 0.05, 1.0), "routine", "nothing in this photo points"),
+    ]:
+        site.use_manifest(lambda m, u=urgent, c=check: with_tiers(m["decision"], u, c))
+        classify_file(page, photo)
+        assert page.get_attribute("#results", "data-tier") == tier
+        guidance = page.inner_text("#guidance").lower()
+        assert words in guidance, guidance
+        said = verdict_text(page).lower()
+        if tier != "urgent":
+            assert "cannot rule out skin cancer" in guidance
+        if tier == "routine":
+            assert "abcde" in guidance
+        if tier != "routine":
+            assert not any(word in said for word in REASSURING), said
+        assert page.is_visible("#model-output") and page.is_hidden("#show-output")
+
+
+def rgba_png(path: Path, alpha: int) -> Path:
+    """An RGBA PNG of a lesion-like image, every pixel with the given alpha."""
+    bgra = np.dstack([cv2.cvtColor(lesion_like(300, 400, 9), cv2.COLOR_RGB2BGR), np.full((300, 400), alpha, np.uint8)])
+    cv2.imwrite(str(path), bgra)
+    return path
+
+
+def test_transparency_note_only_for_transparent_pixels_from_any_source(site, tmp_path):
+    site.use_manifest()
+    page = site.page
+    opaque, see_through = rgba_png(tmp_path / "opaque.png", 255), rgba_png(tmp_path / "half.png", 128)
+    assert cv2.imread(str(opaque), cv2.IMREAD_UNCHANGED).shape[2] == 4
+    classify_file(page, opaque)
+    assert "transparent" not in page.inner_text("#alert")
+    classify_file(page, see_through)
+    assert "transparent" in page.inner_text("#alert")
+    paste_file(page, see_through)
+    assert "transparent" in page.inner_text("#alert")
+    paste_file(page, opaque)
+    assert "transparent" not in page.inner_text("#alert")
+
+
+def test_camera_photo_gets_no_transparency_note(site):
+    page = site.new_page()
+    page.click("#camera-open")
+    page.wait_for_selector("#camera[data-camera-state=on]")
+    page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
+    page.click("#camera-shoot")
+    assert wait_for_result(page) is not None
+    assert page.get_attribute("#results", "data-state") == "done"
+    assert "transparent" not in page.inner_text("#alert")
+    assert page.get_attribute("#camera", "data-camera-state") == "off"
+    page.context.close()
+
+
+@pytest.mark.parametrize("motion", ["reduce", "no-preference"])
+def test_on_a_phone_the_result_heading_is_brought_into_view_and_focused(site, photo, motion):
+    site.use_manifest()
+    page = site.new_page(viewport=PHONE, reduced_motion=motion)
+    assert page.locator("#results-title").bounding_box() is None  # hidden before a result
+    in_view = """() => {
+        const box = document.getElementById('results-title').getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= window.innerHeight;
+    }"""
+    classify_file(page, photo)
+    if motion == "reduce":  # no smooth scrolling: in view as soon as the result is shown
+        assert page.evaluate(in_view)
+    else:
+        page.wait_for_function(in_view, timeout=5000)
+    assert page.evaluate("document.activeElement.id") == "results-title"
+    assert page.evaluate("window.scrollY") > 0
+    page.context.close()
+
+
+def dermatoscope_border_images(count: int) -> list[Path]:
+    """Real HAM10000 images whose four corners are near-black (a round dermatoscope field) and whose
+    mean grey over all pixels is low: the kind the old checks called very dark."""
+    with (REAL_DATA / "HAM10000_metadata.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    found = []
+    for row in rows:
+        path = REAL_DATA / "HAM10000_images" / f"{row['image_id']}.jpg"
+        x = preprocess_file(path).astype(np.float64)
+        grey = 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
+        corners = [grey[:4, :4], grey[:4, -4:], grey[-4:, :4], grey[-4:, -4:]]
+        if all(c.mean() < 40 for c in corners) and grey.mean() < 115:
+            found.append(path)
+            if len(found) == count:
+                return found
+    raise AssertionError(f"only {len(found)} HAM10000 images with a dark round border")
+
+
+@needs_real_data
+@pytest.mark.real_data
+def test_real_dermatoscope_images_with_a_dark_border_are_not_called_dark(site):
+    manifest = site.use_manifest()
+    darkest = manifest["decision"]["image_checks"]["bounds"]["brightness"]["min"]
+    for path in dermatoscope_border_images(3):
+        classify_file(site.page, path)
+        checks = [w["check"] for w in site.page.evaluate("window.lesionApp.lastWarnings")]
+        assert "brightness:min" not in checks, path.name
+        x = last_input(site.page).astype(np.float64)
+        all_pixels = (0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]).mean()
+        assert site.page.evaluate("window.lesionApp.lastStatistics.brightness") > max(all_pixels, darkest)
+
+
+def test_a_synthetic_dermatoscope_border_is_ignored_by_the_browser_checks(site, tmp_path):
+    site.use_manifest()
+    rgb = lesion_like(450, 600, 12)
+    yy, xx = np.mgrid[0:450, 0:600]
+    bordered = rgb.copy()
+    bordered[(yy - 225) ** 2 + (xx - 300) ** 2 > 260**2] = (3, 3, 3)
+    for image, name in ((rgb, "plain"), (bordered, "bordered")):
+        classify_file(site.page, write_rgb(tmp_path / f"{name}.png", image))
+        stats = site.page.evaluate("window.lesionApp.lastStatistics")
+        if name == "plain":
+            plain = stats
+    assert stats["brightness"] == pytest.approx(plain["brightness"], rel=0.02)
+    assert stats["skin_share"] == pytest.approx(plain["skin_share"], abs=0.02)
+    assert preprocess_array(bordered).mean() < preprocess_array(rgb).mean() - 10
