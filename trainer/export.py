@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.json"
+MODEL_CARD_FILES = ("model-card.md", "model-card.json")
 MANIFEST_FORMAT = 1
 # Weight quantisation for the TF.js export (weights are de-quantised on load: smaller download, same speed).
 # The converter quantises per tensor. uint8 is applied only to the large 1x1 (pointwise) kernels of the
@@ -72,11 +73,12 @@ def sha256_of(path: Path) -> str:
 
 
 def file_inventory(folder: Path) -> list[dict]:
-    """Path, size and sha256 of every file under ``folder`` except the manifest itself."""
+    """Path, size and sha256 of every file under ``folder`` except the manifest and the model card, which is
+    written after the manifest because it names the manifest's hash."""
     return [
         {"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_of(p)}
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST_FILE
+        if p.is_file() and p.name not in (MANIFEST_FILE, *MODEL_CARD_FILES)
     ]
 
 
