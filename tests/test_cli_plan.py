@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ def test_each_recipe_flag_overrides_only_its_field():
     )
     assert plan.recipe.imbalance == default.imbalance and plan.recipe.head_epochs == default.head_epochs
     assert _plan("--epochs", "1").recipe.head_epochs == 0  # head epochs fit inside the total
+    assert _plan("--clinical-repeats", "3").recipe == replace(default, clinical_repeats=3)
 
 
 def test_data_is_repeatable_and_build_fields_reach_the_plan():

@@ -2,6 +2,7 @@
 
 import csv
 import shutil
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -168,3 +169,19 @@ def test_several_sources_load_together_and_split_by_lesion_and_image_type(ham_la
     split = make_split("grouped", data.labels, data.groups, seed=0)
     parts = [set(np.asarray(data.groups)[idx]) for idx in (split.train, split.validation, split.test)]
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+
+
+def test_clinical_repeats_oversample_only_the_clinical_close_ups(ham_layout, milk_layout):
+    from trainer.datasets import load_datasets
+
+    data = load_datasets([ham_layout, milk_layout])
+    shown = data.with_repeats("clinical", 3)
+    before, after = Counter(data.domains()), Counter(shown.domains())
+    assert after["milk10k clinical"] == 3 * before["milk10k clinical"]
+    assert after["ham10000 dermoscopic"] == before["ham10000 dermoscopic"]
+    assert after["milk10k dermoscopic"] == before["milk10k dermoscopic"]
+    clinical = [i for i, kind in enumerate(shown.meta["image_type"]) if kind == "clinical"]
+    assert Counter(shown.image_ids[i] for i in clinical) == Counter(
+        {image_id: 3 for image_id, kind in zip(data.image_ids, data.meta["image_type"]) if kind == "clinical"}
+    )
+    assert data.with_repeats("clinical", 1) is data

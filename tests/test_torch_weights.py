@@ -38,7 +38,7 @@ def test_reads_efficientnet_lite0_imagenet_weights():
 def test_keras_port_carries_the_weights():
     from trainer.models.efficientnet_lite import build_efficientnet_lite0, imagenet_weights_path
 
-    model = build_efficientnet_lite0()
+    model = build_efficientnet_lite0().model
     state = load_legacy_state_dict(imagenet_weights_path())
     kernel = model.get_layer("lite0_block5_dw_conv").get_weights()[0]
     assert np.array_equal(kernel, state["_blocks.5._depthwise_conv.weight"].transpose(2, 3, 0, 1))

@@ -188,7 +188,8 @@ def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
         network.model.load_weights(plan.weights)
         print(f"reused trained weights {plan.weights}: no training")
         return network, TrainingResult()
-    train, validation = (parts.train.images, parts.train.labels), (parts.validation.images, parts.validation.labels)
+    shown = parts.train.with_repeats("clinical", plan.recipe.clinical_repeats)
+    train, validation = (shown.images, shown.labels), (parts.validation.images, parts.validation.labels)
     strategy = strategy_for(plan.distribute, plan.cpu_replicas)
     with strategy.scope():  # distributed: a twin trains under the strategy, ``network`` stays off it
         trained = network if plan.distribute == "none" else build_network(plan.recipe.arch, plan.recipe.upsample)

@@ -129,6 +129,11 @@ def make_parser() -> argparse.ArgumentParser:
         "dermoscopy: flips, centre zoom, mild colour jitter; baseline: the baseline's flip and zoom "
         "('seed' is a deprecated alias); none",
     )
+    recipe.add_argument(
+        "--clinical-repeats",
+        type=int,
+        help="show each clinical close-up this many times per training epoch (oversampling; default 1)",
+    )
 
     predict = commands.add_parser(
         "predict",
@@ -170,6 +175,7 @@ RECIPE_FLAGS = (
     "patience",
     "train_batch_norm",
     "augment",
+    "clinical_repeats",
 )
 
 

@@ -64,6 +64,12 @@ class LabelledImages:
             return ["images"] * len(self)
         return [f"{d} {t}" for d, t in zip(datasets, types)]
 
+    def with_repeats(self, image_type: str, repeats: int) -> LabelledImages:
+        """These images, with each one of ``image_type`` present ``repeats`` times (oversampling)."""
+        types = self.meta.get("image_type", [""] * len(self))
+        counts = [repeats if kind == image_type else 1 for kind in types]
+        return self.subset(np.repeat(np.arange(len(self)), counts)) if repeats > 1 else self
+
     def subset(self, keep: np.ndarray, source: str | None = None) -> LabelledImages:
         """The images at indices ``keep``, with their labels, ids, groups and facts."""
         return LabelledImages(

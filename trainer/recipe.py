@@ -27,6 +27,7 @@ class Recipe:
     baseline_config: bool = False
     augment: str = "device"
     train_batch_norm: bool = False
+    clinical_repeats: int = 1  # times each clinical close-up appears in a training epoch
 
 
 def recipe_for(arch: str, config: str = "default") -> Recipe:
