@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import mahalanobis
 
-from trainer.export import ExportError, load_tfjs, save_tfjs, verify_export
+from trainer.export import ExportError, load_tfjs, round_like_export, save_tfjs, verify_export
 from trainer.ood import (
     OOD_OUTPUT,
     fit_mahalanobis,
@@ -143,3 +143,14 @@ def test_quantised_export_keeps_the_ood_layers_float32(fitted, tmp_path, quantiz
     assert ood_weights == {f"{layer}/{kind}": None for layer in layers for kind in ("kernel", "bias")}
     assert quantised["head_dense/kernel"] == ("uint8" if quantization == "uint8" else "float16")
     assert quantised["logits/kernel"] == "float16"
+
+
+@pytest.mark.parametrize("quantization", ["float16", "uint8"])
+def test_weights_rounded_like_the_export_give_the_exported_outputs(tmp_path, quantization):
+    model = feature_model()
+    probes = clustered_inputs(64, seed=9)[0].astype(np.float32)
+    float_outputs = model.predict(probes, verbose=0)
+    round_like_export(model, quantization)
+    save_tfjs(model, tmp_path, quantization)
+    exported = load_tfjs(tmp_path).predict(probes, verbose=0)
+    assert np.abs(exported - model.predict(probes, verbose=0)).max() <= 1e-5 < np.abs(exported - float_outputs).max()

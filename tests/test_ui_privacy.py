@@ -15,7 +15,7 @@ from tests.image_factory import lesion_like, write_rgb
 
 pytestmark = pytest.mark.browser
 
-CACHED_PATHS = ("/", "/classes", "/model/manifest.json")
+CACHED_PATHS = ("/", "/classes", "/model-card", "/model/manifest.json")
 CACHED_PREFIXES = ("/static/", "/vendor/", "/model/")
 
 STORAGE_REPORT = """async () => ({
@@ -95,14 +95,18 @@ def test_after_one_visit_the_page_works_and_predicts_offline(session, photo):
     open_classifier(page, base_url)
     online = classify_file(page, photo)
     wait_offline_ready(page)
+    page.goto(f"{base_url}/model-card")
+    card = page.locator("main").inner_text()
 
     context.set_offline(True)
     try:
-        page.reload()
+        page.goto(f"{base_url}/")
         page.wait_for_selector("body[data-model-state=ready]", timeout=60_000)
         assert classify_file(page, photo) == pytest.approx(online, abs=1e-6)
         page.goto(f"{base_url}/classes")
         assert page.locator(".class-entry").count() == 7
+        page.goto(f"{base_url}/model-card")
+        assert page.locator("main").inner_text() == card
     finally:
         context.set_offline(False)
     context.close()

@@ -31,6 +31,7 @@ from trainer.export import (
     build_manifest,
     export_atomically,
     load_tfjs,
+    round_like_export,
     save_tfjs,
     verify_export,
     write_json,
@@ -113,7 +114,7 @@ def build(plan: BuildPlan) -> dict:
     metrics = evaluate(plan, parts, outputs, training)
     decision = decide(parts, outputs)
     if is_chief(strategy):  # multi-worker: only the chief writes the model folder
-        exported_model = add_ood_output(network, parts, decision)
+        exported_model = add_ood_output(network, parts, decision, plan.quantization)
         export_atomically(
             plan.out,
             lambda folder: write_model_folder(
@@ -304,10 +305,12 @@ def decide(parts: Parts, outputs: Outputs) -> dict:
     return decision
 
 
-def add_ood_output(network: Network, parts: Parts, decision: dict) -> keras.Model:
-    """The export-ready model with a second output, the Mahalanobis OOD score fitted on training features;
-    its threshold, chosen on validation, goes into ``decision["ood"]``."""
+def add_ood_output(network: Network, parts: Parts, decision: dict, quantization: str) -> keras.Model:
+    """The export-ready model, its weights rounded as the export stores them, with a second output: the
+    Mahalanobis OOD score fitted on training features; its threshold, chosen on validation, goes into
+    ``decision["ood"]``."""
     model = network.inference_model()
+    round_like_export(model, quantization)
     features = penultimate_features(model, parts.train.images)
     model = with_ood_output(model, features, parts.train.labels)
     validation_scores = predict(model, parts.validation.images)[1]

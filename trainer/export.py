@@ -117,6 +117,19 @@ def quantization_map(model: keras.Model, quantization: str) -> dict | None:
     return {**base, "float16": float16}
 
 
+def round_like_export(model: keras.Model, quantization: str) -> None:
+    """Round ``model``'s weights in place as the export stores them (quantise, then de-quantise with the
+    converter's own functions), so that what is fitted on it afterwards sees the weights the page runs."""
+    from tensorflowjs.quantization import dequantize_weights, map_layers_to_quantization_dtype, quantize_weights
+
+    names = [weight.name.split(":")[0] for weight in model.weights]
+    dtypes = map_layers_to_quantization_dtype(names, quantization_map(model, quantization))
+    for weight, name in zip(model.weights, names):
+        if name in dtypes:
+            quantized, metadata = quantize_weights(weight.numpy(), dtypes[name])
+            weight.assign(dequantize_weights(quantized, metadata, np.float32))
+
+
 def save_tfjs(model: keras.Model, folder: Path, quantization: str) -> None:
     """Write ``model.json`` + ``group1-shardNofM.bin`` (4 MiB shards) into ``folder``."""
     import tensorflowjs

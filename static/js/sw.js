@@ -14,7 +14,7 @@
  */
 
 const PREFIX = 'lesion-';
-const NETWORK_FIRST = new Set(['/', '/classes', '/model/manifest.json']);
+const NETWORK_FIRST = new Set(['/', '/classes', '/model-card', '/model/manifest.json']);
 const CACHE_FIRST = ['/static/', '/vendor/', '/model/'];
 
 /**
