@@ -12,6 +12,11 @@ and a browser (``session``: base URL and browser). Typical use::
 from __future__ import annotations
 
 import base64
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,10 +24,47 @@ from typing import TYPE_CHECKING
 from benchmarks.chromium import classify_file as classify_file
 from benchmarks.chromium import open_classifier as open_classifier
 from benchmarks.chromium import wait_for_result as wait_for_result
+from tests.conftest import REPO_ROOT
 
 if TYPE_CHECKING:
     import numpy as np
     from playwright.sync_api import JSHandle, Page
+
+
+def predict_json(model: Path, images: list[Path]) -> dict[str, dict]:
+    """`trainer predict --json` run as a user would run it (the Python reference for the page)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer", "predict", "--model", str(model), "--json", *map(str, images)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def editable_copy(model_dir: Path, parent: Path) -> Path:
+    """A copy of ``model_dir`` inside ``parent`` that a test may edit while the app serves it."""
+    copy = parent / "model"
+    shutil.copytree(model_dir, copy)
+    return copy
+
+
+class EditableSite:
+    """A page served from an editable copy of the model folder (see :func:`editable_copy`)."""
+
+    def __init__(self, page: Page, base_url: str, model_dir: Path) -> None:
+        self.page, self.base_url, self.model_dir = page, base_url, model_dir
+        self.original = json.loads((model_dir / "manifest.json").read_text())
+
+    def use_manifest(self, change: Callable[[dict], None] | None = None) -> dict:
+        """Install the original manifest, edited by ``change``, and reload the page."""
+        manifest = json.loads(json.dumps(self.original))
+        if change:
+            change(manifest)
+        (self.model_dir / "manifest.json").write_text(json.dumps(manifest))
+        open_classifier(self.page, self.base_url)
+        return manifest
 
 
 def file_in_page(page: Page, path: str | Path, mime: str = "") -> JSHandle:

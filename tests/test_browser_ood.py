@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.browser_helpers import classify_file, open_classifier
-from tests.conftest import REPO_ROOT
+from tests.browser_helpers import classify_file, predict_json
 from tests.image_factory import non_lesion_images, parity_image_set, write_rgb
 from trainer.info import CLASS_CODES
 
@@ -50,27 +47,6 @@ def one_output_model(tiny_model, tmp_path_factory) -> Path:
     manifest["files"] = file_inventory(folder)
     write_json(folder / MANIFEST_FILE, manifest)
     return folder
-
-
-@pytest.fixture(scope="module")
-def page(session):
-    base_url, browser = session
-    page = browser.new_page()
-    open_classifier(page, base_url)
-    yield page
-    page.close()
-
-
-def predict_json(model: Path, images: list[Path]) -> dict[str, dict]:
-    """`trainer predict --json` run as a user would run it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "trainer", "predict", "--model", str(model), "--json", *map(str, images)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
 
 
 def test_page_ood_score_equals_python(page, served_model, tmp_path):

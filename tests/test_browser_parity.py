@@ -7,16 +7,13 @@ free loopback port; the reference is `python -m trainer predict --json` on the s
 from __future__ import annotations
 
 import csv
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.browser_helpers import classify_file, last_input
-from tests.conftest import REAL_DATA, REPO_ROOT, needs_real_data
+from tests.browser_helpers import classify_file, last_input, predict_json
+from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, parity_image_set, write_rgb
 from trainer.info import CLASS_CODES
 from trainer.preprocess import preprocess_file
@@ -27,21 +24,9 @@ PIXEL_TOLERANCE = 1.0  # grey levels, max abs
 PROBABILITY_TOLERANCE = 1e-3  # max abs
 
 
-def reference_predictions(model: Path, images: list[Path]) -> dict[str, dict]:
-    """`trainer predict --json` run as a user would run it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "trainer", "predict", "--model", str(model), "--json", *map(str, images)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
-
-
 def assert_parity(page, model: Path, images: list[Path]) -> dict[str, float]:
     """Check every image; return the worst pixel and probability differences seen."""
-    reference = reference_predictions(model, images)
+    reference = predict_json(model, images)
     worst = {"pixel": 0.0, "probability": 0.0, "images": len(images)}
     for image in images:
         browser_probabilities = classify_file(page, image)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import classify_file, open_classifier
+from tests.browser_helpers import classify_file
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, write_exif_rotated_jpeg, write_gray_jpeg, write_rgb, write_rgba_png
 from trainer.info import CLASS_CODES
@@ -23,15 +23,6 @@ pytestmark = pytest.mark.browser
 
 RELATIVE_TOLERANCE = 1e-3  # of the map's maximum, max abs
 MAP_TIMEOUT_MS = 180_000
-
-
-@pytest.fixture(scope="module")
-def page(session):
-    base_url, browser = session
-    page = browser.new_page()
-    open_classifier(page, base_url)
-    yield page
-    page.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,21 @@ a phone brings into view."""
 from __future__ import annotations
 
 import csv
-import json
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.browser_helpers import classify_file, last_input, open_classifier, paste_file, wait_for_result
+from tests.browser_helpers import (
+    EditableSite,
+    classify_file,
+    editable_copy,
+    last_input,
+    open_classifier,
+    paste_file,
+    wait_for_result,
+)
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, write_rgb
 from tests.test_decision import synthetic_validation, tier_cases
@@ -37,32 +42,20 @@ def chromium_args() -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def served_model(app_model, tmp_path_factory) -> Path:
-    model_dir = tmp_path_factory.mktemp("served") / "model"
-    shutil.copytree(app_model, model_dir)
-    return model_dir
+    return editable_copy(app_model, tmp_path_factory.mktemp("served"))
 
 
-class Site:
-    """Pages served from an editable copy of the model folder."""
+class Site(EditableSite):
+    """Pages served from an editable copy of the model folder, and fresh pages (phone, camera)."""
 
     def __init__(self, base_url: str, browser, model_dir: Path) -> None:
-        self.base_url, self.browser, self.model_dir = base_url, browser, model_dir
-        self.original = json.loads((model_dir / "manifest.json").read_text())
-        self.page = self.new_page()
+        self.browser = browser
+        super().__init__(self.new_page(base_url), base_url, model_dir)
 
-    def new_page(self, **context):
+    def new_page(self, base_url: str | None = None, **context):
         page = self.browser.new_context(service_workers="block", permissions=["camera"], **context).new_page()
-        open_classifier(page, self.base_url)
+        open_classifier(page, base_url or self.base_url)
         return page
-
-    def use_manifest(self, change: Callable[[dict], None] | None = None) -> dict:
-        """Install the original manifest, edited by ``change``, and reload the page."""
-        manifest = json.loads(json.dumps(self.original))
-        if change:
-            change(manifest)
-        (self.model_dir / "manifest.json").write_text(json.dumps(manifest))
-        open_classifier(self.page, self.base_url)
-        return manifest
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,12 @@ about photos unlike the training images, and the lesion-types page, all from the
 
 from __future__ import annotations
 
-import json
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.browser_helpers import classify_file, last_input, open_classifier
+from tests.browser_helpers import EditableSite, classify_file, editable_copy, last_input
 from tests.image_factory import lesion_like, non_lesion_images, write_rgb
 from trainer.image_checks import image_statistics
 from trainer.preprocess import preprocess_file
@@ -29,35 +26,16 @@ HAM_LIKE_BOUNDS = {
 }
 
 
-class Site:
-    """The page served from an editable copy of the model folder."""
-
-    def __init__(self, page, base_url: str, model_dir: Path) -> None:
-        self.page, self.base_url, self.model_dir = page, base_url, model_dir
-        self.original = json.loads((model_dir / "manifest.json").read_text())
-
-    def use_manifest(self, change: Callable[[dict], None] | None = None) -> dict:
-        """Install the original manifest, edited by ``change``, and reload the page."""
-        manifest = json.loads(json.dumps(self.original))
-        if change:
-            change(manifest)
-        (self.model_dir / "manifest.json").write_text(json.dumps(manifest))
-        open_classifier(self.page, self.base_url)
-        return manifest
-
-
 @pytest.fixture(scope="module")
 def served_model(app_model, tmp_path_factory) -> Path:
-    model_dir = tmp_path_factory.mktemp("served") / "model"
-    shutil.copytree(app_model, model_dir)
-    return model_dir
+    return editable_copy(app_model, tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture(scope="module")
 def site(session, served_model):
     base_url, browser = session
     page = browser.new_context(service_workers="block").new_page()
-    site = Site(page, base_url, served_model)
+    site = EditableSite(page, base_url, served_model)
     site.use_manifest()
     return site
 
