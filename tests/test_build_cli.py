@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.image_factory import lesion_like, write_rgb
+from tests.image_factory import lesion_like, write_milk_layout, write_rgb
 from trainer.info import CLASS_CODES
 from trainer.preprocess import PREPROCESSING_SPEC
 
@@ -89,6 +89,19 @@ def test_evaluate_on_labelled_folder(tiny_model, ham_layout, tmp_path):
         assert 0 <= metrics[key] <= 1
     assert set(metrics["per_class"]) == set(CLASS_CODES)
     assert set(metrics["per_class"]["mel"]) >= {"recall", "precision", "specificity", "auc", "support"}
+
+
+def test_evaluate_on_a_milk10k_folder_reports_each_image_type(tiny_model, tmp_path, monkeypatch):
+    from trainer import metrics as metrics_module
+    from trainer.evaluate import evaluate_folder
+
+    milk = write_milk_layout(tmp_path / "milk", lesions_per_diagnosis=2)
+    monkeypatch.setattr(metrics_module, "MIN_GROUP_IMAGES", 1)
+    metrics = evaluate_folder(tiny_model, data=milk)
+    by_type = metrics["groups"]["image_type"]
+    assert set(by_type) == {"milk10k clinical", "milk10k dermoscopic"}
+    assert by_type["milk10k clinical"]["n"] == by_type["milk10k dermoscopic"]["n"] == metrics["n"] / 2
+    assert set(metrics["out_of_distribution"]["rate_by_image_type"]) == set(by_type)
 
 
 @pytest.mark.parametrize("command", [[], ["build"], ["predict"], ["evaluate"]])

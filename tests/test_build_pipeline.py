@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.image_factory import write_milk_layout
-from trainer import build as build_module
+from trainer import metrics as metrics_module
 from trainer.build import BuildPlan, build
 from trainer.recipe import recipe_for, with_overrides
 
@@ -25,7 +25,7 @@ def _plan(out, *data, **fields) -> BuildPlan:
 
 
 def test_two_sources_are_reported_per_image_type(ham_layout, milk_layout, tmp_path, monkeypatch):
-    monkeypatch.setattr(build_module, "MIN_GROUP_IMAGES", 1)
+    monkeypatch.setattr(metrics_module, "MIN_GROUP_IMAGES", 1)
     metrics = build(_plan(tmp_path / "model", ham_layout, milk_layout))
     groups = metrics["test_groups"]["image_type"]
     assert set(groups) == {"ham10000 dermoscopic", "milk10k clinical", "milk10k dermoscopic"}

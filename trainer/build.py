@@ -39,7 +39,7 @@ from trainer.export import (
 from trainer.image_checks import image_check_thresholds
 from trainer.info import CLASS_CODES
 from trainer.keras_backend import keras
-from trainer.metrics import classification_metrics, expected_calibration_error
+from trainer.metrics import classification_metrics, expected_calibration_error, metrics_by_group
 from trainer.milk10k import METADATA_FILE as MILK_METADATA
 from trainer.milk10k import is_milk10k
 from trainer.model_card import write_model_card
@@ -50,8 +50,6 @@ from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
 from trainer.splits import Split, make_split
 from trainer.train import TrainingResult, train_model
-
-MIN_GROUP_IMAGES = 30  # smallest image type or skin-tone group reported on its own
 
 
 @dataclass(frozen=True)
@@ -233,16 +231,10 @@ def calibrate(model: keras.Model, parts: Parts) -> Outputs:
     )
 
 
-def metrics_by_group(images: LabelledImages, probabilities: np.ndarray) -> dict:
+def group_metrics(images: LabelledImages, probabilities: np.ndarray) -> dict:
     """Metrics per image type (``"<dataset> <image type>"``) and per skin-tone class, for groups large enough."""
-    groups: dict[str, dict] = {"image_type": {}, "skin_tone": {}}
-    for kind, values in (("image_type", images.domains()), ("skin_tone", images.meta.get("skin_tone", []))):
-        values = np.asarray(values)
-        for value in sorted(set(values.tolist()) - {""}):
-            members = values == value
-            if members.sum() >= MIN_GROUP_IMAGES:
-                groups[kind][value] = classification_metrics(images.labels[members], probabilities[members])
-    return groups
+    groupings = {"image_type": images.domains(), "skin_tone": images.meta.get("skin_tone", [])}
+    return metrics_by_group(images.labels, probabilities, groupings)
 
 
 def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: TrainingResult) -> dict:
@@ -251,9 +243,9 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
     metrics = {
         "architecture": plan.recipe.arch,
         "test": classification_metrics(test_labels, outputs.test),
-        "test_groups": metrics_by_group(parts.test, outputs.test),
+        "test_groups": group_metrics(parts.test, outputs.test),
         "validation": classification_metrics(parts.validation.labels, outputs.validation),
-        "validation_groups": metrics_by_group(parts.validation, outputs.validation),
+        "validation_groups": group_metrics(parts.validation, outputs.validation),
         "calibration": {
             "temperature": outputs.temperature,
             "test_ece_before": expected_calibration_error(test_labels, outputs.test_uncalibrated),
@@ -353,7 +345,7 @@ def write_model_folder(
         "test_keras_float32": headline(metrics["test"]),
     }
     metrics["test"] = classification_metrics(parts.test.labels, exported)
-    metrics["test_groups"] = metrics_by_group(parts.test, exported)
+    metrics["test_groups"] = group_metrics(parts.test, exported)
     metrics["export"]["test_exported"] = headline(metrics["test"])
     evaluated = {"test": (parts.test, scores)}
     if parts.cross_source is not None:

@@ -156,7 +156,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--model", type=Path, default=DEFAULT_OUT, help=f"model folder (default: {DEFAULT_OUT})")
     source = evaluate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", type=Path, help="a HAM10000-layout folder (every image is scored)")
+    source.add_argument(
+        "--data",
+        type=Path,
+        help="a dataset folder: HAM10000, MILK10k or ISIC layout (every image is scored, also per image type)",
+    )
     source.add_argument("--images", type=Path, help="folder of <image_id>.jpg|.png files (needs --labels)")
     evaluate.add_argument("--labels", type=Path, help="CSV with columns image_id,dx (with --images)")
     evaluate.add_argument("--json", type=Path, dest="json_out", help="also write the metrics JSON to this file")

@@ -58,7 +58,7 @@ class LabelledImages:
         return {code: int(n) for code, n in zip(CLASS_CODES, counts)}
 
     def domains(self) -> list[str]:
-        """Per image, ``"<dataset> <image_type>"`` (e.g. ``"milk10k clinical"``), or the source name."""
+        """Per image, ``"<dataset> <image_type>"`` (e.g. ``"milk10k clinical"``), or ``"images"``."""
         datasets, types = self.meta.get("dataset"), self.meta.get("image_type")
         if datasets is None or types is None:
             return ["images"] * len(self)
@@ -91,6 +91,12 @@ class LabelledFile:
     label: int
     group: str | None
     meta: dict[str, str] = field(default_factory=dict)
+
+    def domain(self) -> str:
+        """``"<dataset> <image_type>"`` as :meth:`LabelledImages.domains` names it, or ``"images"``."""
+        if "dataset" in self.meta and "image_type" in self.meta:
+            return f"{self.meta['dataset']} {self.meta['image_type']}"
+        return "images"
 
 
 def find_image(folder: Path, image_id: str) -> Path | None:

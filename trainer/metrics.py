@@ -14,6 +14,7 @@ from sklearn.metrics import (
 from trainer.info import CLASS_CODES, NUM_CLASSES
 
 CALIBRATION_BINS = 15
+MIN_GROUP_IMAGES = 30  # smaller groups get no metrics of their own: their recalls would be noise
 
 
 def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
@@ -85,3 +86,17 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
         "per_class": per_class,
         "confusion_matrix": matrix.tolist(),
     }
+
+
+def metrics_by_group(labels: np.ndarray, probabilities: np.ndarray, groupings: dict[str, list[str]]) -> dict:
+    """Metrics per value of each grouping (e.g. ``{"image_type": [...], "skin_tone": [...]}``, one value per
+    image; ``""`` means unknown), for groups of at least :data:`MIN_GROUP_IMAGES` images."""
+    groups: dict[str, dict] = {}
+    for kind, values in groupings.items():
+        values = np.asarray(values)
+        groups[kind] = {}
+        for value in sorted(set(values.tolist()) - {""}):
+            members = values == value
+            if members.sum() >= MIN_GROUP_IMAGES:
+                groups[kind][value] = classification_metrics(labels[members], probabilities[members])
+    return groups

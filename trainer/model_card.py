@@ -16,11 +16,11 @@ import json
 from pathlib import Path
 
 from trainer.export import MANIFEST_FILE
+from trainer.metrics import MIN_GROUP_IMAGES
 
 CARD_MARKDOWN = "model-card.md"
 CARD_JSON = "model-card.json"
 CARD_FORMAT = 1
-MIN_GROUP_IMAGES = 30  # a class or group with fewer test images is called out as thinly tested
 TEMPLATE = 'Mitchell et al., "Model Cards for Model Reporting" (FAT* 2019)'
 HAM_SOURCES = {
     "vidir_modern": "ViDIR Group, Medical University of Vienna, Austria (digital dermatoscopy)",
