@@ -1,0 +1,87 @@
+"""Test-time augmentation, measured on validation: does averaging the probabilities of flipped copies
+pay for the extra model runs? Scored on the validation part of the split the model was built with
+(recomputed from the same data and seed), never on its test part.
+
+    python -m benchmarks.tta --model model_artifacts --data ../shared/data/ham10000 \
+        --data ../shared/data/milk10k [--json tta.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from trainer.build import BuildPlan, load_data, split_data
+from trainer.metrics import classification_metrics, metrics_by_group
+from trainer.predict import ExportedModel
+
+# Each set of views: the copies whose probabilities are averaged (axis 1 flips rows, axis 2 columns).
+VIEW_SETS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "none": ((),),
+    "horizontal flip": ((), (2,)),
+    "four flips": ((), (1,), (2,), (1, 2)),
+}
+
+
+def averaged_probabilities(model: ExportedModel, images: np.ndarray, views: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """Mean probabilities over the flipped copies of ``images`` (N, 75, 100, 3)."""
+    inputs = images.astype(np.float32)
+    return np.mean([model.predict_arrays(np.flip(inputs, axis) if axis else inputs) for axis in views], axis=0)
+
+
+def measure(model_dir: Path, data: list[Path]) -> dict:
+    """Validation balanced accuracy and macro AUC, overall and per image type, for each view set."""
+    model = ExportedModel(model_dir)
+    split = model.manifest["training_data"]["split"]
+    plan = BuildPlan(data=tuple(data), out=model_dir, split=split["kind"], seed=split["seed"])
+    validation = split_data(plan, load_data(plan)).validation
+    results = {}
+    for name, views in VIEW_SETS.items():
+        probabilities = averaged_probabilities(model, validation.images, views)
+        overall = classification_metrics(validation.labels, probabilities)
+        groups = metrics_by_group(validation.labels, probabilities, {"image_type": validation.domains()})
+        results[name] = {
+            "model_runs": len(views),
+            "balanced_accuracy": overall["balanced_accuracy"],
+            "macro_auc": overall["macro_auc"],
+            "by_image_type": {
+                kind: {"balanced_accuracy": m["balanced_accuracy"], "macro_auc": m["macro_auc"]}
+                for kind, m in groups["image_type"].items()
+            },
+        }
+    return results
+
+
+def markdown(results: dict) -> str:
+    """One row per view set: balanced accuracy / macro AUC, overall and per image type."""
+    kinds = sorted({kind for r in results.values() for kind in r["by_image_type"]})
+    header = "| views | model runs | validation | " + " | ".join(kinds) + " |"
+    rows = [header, "|" + "---|" * (3 + len(kinds))]
+    for name, r in results.items():
+        cells = [_pair(r), *(_pair(r["by_image_type"][kind]) for kind in kinds)]
+        rows.append(f"| {name} | {r['model_runs']} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _pair(metrics: dict) -> str:
+    return f"{metrics['balanced_accuracy']:.3f} / {metrics['macro_auc']:.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True, help="exported model folder")
+    parser.add_argument("--data", type=Path, action="append", required=True, help="the build's --data folders")
+    parser.add_argument("--json", type=Path, dest="json_out", help="also write the results here")
+    args = parser.parse_args(argv)
+    results = measure(args.model, args.data)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
