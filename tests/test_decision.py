@@ -73,6 +73,22 @@ def test_cross_source_rates_of_the_same_thresholds():
     assert "cross_source" not in choose_thresholds(labels, probabilities)["tiers"][0]
 
 
+def test_rates_per_validation_group_use_the_thresholds_of_all_validation():
+    labels, probabilities = synthetic_validation(seed=3)
+    clinical = np.arange(len(labels)) % 3 == 0
+    decision = choose_thresholds(labels, probabilities, groups={"clinical": clinical, "dermoscopic": ~clinical})
+    assert (
+        decision["tiers"][0]["min_probability"]
+        == choose_thresholds(labels, probabilities)["tiers"][0]["min_probability"]
+    )
+    score, is_cancer = cancer_score(probabilities), np.isin(labels, CANCER)
+    for tier in decision["tiers"][:2]:
+        rates = tier["validation_by_group"]["clinical"]
+        flagged = score[clinical & is_cancer] >= tier["min_probability"]
+        assert rates["sensitivity"] == pytest.approx(flagged.mean())
+        assert rates["cancers"] + tier["validation_by_group"]["dermoscopic"]["cancers"] == is_cancer.sum()
+
+
 def test_bad_labelled_sets_are_refused_with_their_name():
     labels, probabilities = synthetic_validation(50)
     with pytest.raises(ValueError, match="validation"):

@@ -292,7 +292,9 @@ def _split_summary(parts: Parts) -> dict:
 def decide(parts: Parts, outputs: Outputs) -> dict:
     """The page's advice tiers and photo-check limits, chosen on validation (rates also on the held-out source)."""
     extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
-    decision = choose_thresholds(parts.validation.labels, outputs.validation, extra)
+    domains = np.asarray(parts.validation.domains())
+    by_type = {domain: domains == domain for domain in sorted(set(domains.tolist()))}
+    decision = choose_thresholds(parts.validation.labels, outputs.validation, extra, by_type)
     decision["image_checks"] = image_check_thresholds(parts.validation.images)
     return decision
 

@@ -99,13 +99,15 @@ def choose_thresholds(
     labels: np.ndarray,
     probabilities: np.ndarray,
     extra: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    groups: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """The manifest's ``decision`` block, from validation labels (class indices) and probabilities.
 
     ``uncertain_below``: the lowest top-probability at which validation accuracy reaches 85%.
     ``tiers``: the advice tiers (see the module docstring), each threshold with its validation
     sensitivity and specificity for the cancer classes and, for every ``extra`` labelled set (e.g. a
-    cross-source dataset, labels mapped to these class indices), the same rates there.
+    cross-source dataset, labels mapped to these class indices), the same rates there; for every
+    ``groups`` mask over the validation images (e.g. one per image type), the validation rates of that group.
     ``urgent_probability`` and ``validation_urgent_*`` repeat the urgent tier for pages without tiers.
     """
     labels, probabilities = _check_labelled("validation", labels, probabilities)
@@ -129,6 +131,10 @@ def choose_thresholds(
             "target_sensitivity": sensitivity,
             "validation": _rates(is_cancer, score, threshold),
         }
+        if groups:
+            tier["validation_by_group"] = {
+                group: _rates(is_cancer[members], score[members], threshold) for group, members in groups.items()
+            }
         if extra:
             tier["cross_source"] = {
                 source: _rates(np.isin(y, cancer), cancer_probability(p, cancer), threshold)
