@@ -19,7 +19,7 @@ from tests.conftest import SHIPPED_MODEL
 from tests.image_factory import write_milk_layout
 from trainer.data_summary import summarise_ham_metadata, summarise_milk_metadata
 from trainer.datasets import DatasetError
-from trainer.model_card import CARD_JSON, CARD_MARKDOWN, manifest_sha256, write_model_card
+from trainer.model_card import CARD_JSON, CARD_MARKDOWN, manifest_sha256, model_details, write_model_card
 from trainer.skin_tone import skin_tone_summary
 from webapp.config import Settings
 from webapp.main import create_app
@@ -179,3 +179,11 @@ def test_footer_and_result_link_to_the_card(card_folder):
     footer = re.search(r"<footer.*?</footer>", page, re.S).group(0)
     results = re.search(r'<section id="results".*?</section>', page, re.S).group(0)
     assert 'href="/model-card"' in footer and 'href="/model-card"' in results
+
+
+def test_a_build_with_reused_weights_says_so_instead_of_quoting_empty_training(card_folder):
+    _, manifest, metrics, _ = card_folder
+    reused = {**metrics, "training": {**metrics["training"], "reused_weights": "run/trained_weights.h5"}}
+    details = " ".join(map(str, model_details(manifest, reused, "0" * 64)))
+    assert "reused (run/trained_weights.h5)" in details and "Training ran" not in details
+    assert "Training ran" in " ".join(map(str, model_details(manifest, metrics, "0" * 64)))

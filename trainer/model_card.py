@@ -80,7 +80,12 @@ def model_details(manifest: dict, metrics: dict, version: str) -> list[Block]:
         f"crop to 3:4, area resize). Output: {model['output']}.",
         f"Training recipe: {recipe}." if recipe else "Training recipe: not recorded.",
     ]
-    if "epochs_run" in training:
+    if training.get("reused_weights"):
+        facts.append(
+            f"Weights trained by an earlier build and reused ({training['reused_weights']}); "
+            "its training log holds the epochs and time."
+        )
+    elif "epochs_run" in training:
         facts.append(
             f"Training ran {training['epochs_run']} epochs (best epoch {training['best_epoch']}) in "
             f"{number(training['seconds'])} s on {training.get('machine', 'an unrecorded machine')}."
