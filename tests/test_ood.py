@@ -126,10 +126,10 @@ def test_two_output_export_reloads_and_verifies(fitted, tmp_path):
     reloaded = load_tfjs(tmp_path)
     assert len(reloaded.outputs) == 2
     exported, reference = reloaded.predict(probes, verbose=0), two_outputs.predict(probes, verbose=0)
-    assert verify_export(exported, reference, "none") <= 1e-4
+    assert verify_export(exported, reference) <= 1e-4
     broken = [exported[0], exported[1] * 1.5]
     with pytest.raises(ExportError, match="OOD score"):
-        verify_export(broken, reference, "none")
+        verify_export(broken, reference)
 
 
 @pytest.mark.parametrize("quantization", ["float16", "uint8"])

@@ -341,9 +341,7 @@ def write_model_folder(
     exported, scores = predict(reloaded, parts.test.images)
     metrics["export"] = {
         "quantization": plan.quantization,
-        "max_abs_probability_difference": verify_export(
-            [exported, scores], predict(exported_model, parts.test.images), plan.quantization
-        ),
+        "max_abs_probability_difference": verify_export([exported, scores], predict(exported_model, parts.test.images)),
         "test_keras_float32": headline(metrics["test"]),
     }
     metrics["test"] = classification_metrics(parts.test.labels, exported)

@@ -47,20 +47,11 @@ QUANTIZATION_MAPS: dict[str, dict | None] = {
 # The OOD score's layers (trainer/ood.py) stay float32: their weights scale with the inverse standard deviation
 # of the features, which can exceed float16's range, and they are small (about 70 000 weights for 256 features).
 FLOAT32_LAYER_PREFIX = "ood_"
-# What a faithful export must reproduce, per quantisation: (max |p_exported - p_keras|, top-class agreement).
-# A broken export (wrong weights or topology) fails both by far; the metric change is reported separately.
-EXPORT_TOLERANCE: dict[str, tuple[float, float]] = {
-    "none": (1e-4, 1.0),
-    "float16": (0.05, 0.97),
-    "uint8": (1.0, 0.9),  # single images moved by up to 0.6: agreement is what exposes a broken export
-}
-
-# The same for the OOD score, per quantisation: (max |s_exported - s_keras| / median s_keras, rank correlation).
-OOD_EXPORT_TOLERANCE: dict[str, tuple[float, float]] = {
-    "none": (1e-3, 0.999),
-    "float16": (1.0, 0.9),  # a broken export decorrelates the scores; whitening amplifies float16 rounding
-    "uint8": (1.0, 0.9),
-}
+# What a faithful export must reproduce. The Keras model it is compared with has its weights rounded as the
+# export stores them (:func:`round_like_export`), so only float arithmetic separates the two; a broken export
+# (wrong weights or topology) misses by far. What quantisation costs is reported apart, as metrics.
+EXPORT_TOLERANCE = (1e-4, 0.999)  # max |p_exported - p_keras|, top-class agreement
+OOD_EXPORT_TOLERANCE = (1e-3, 0.999)  # max |s_exported - s_keras| / median s_keras, rank correlation
 
 
 class ExportError(RuntimeError):
@@ -168,10 +159,9 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
-def verify_export(
-    exported: np.ndarray | list[np.ndarray], reference: np.ndarray | list[np.ndarray], quantization: str
-) -> float:
-    """Compare the reloaded export's outputs with the Keras model's; raise if they disagree.
+def verify_export(exported: np.ndarray | list[np.ndarray], reference: np.ndarray | list[np.ndarray]) -> float:
+    """Compare the reloaded export's outputs with those of the Keras model it was saved from (weights rounded
+    by :func:`round_like_export`); raise if they disagree.
 
     Outputs are the probabilities, or ``[probabilities, ood_score]`` for a model with an OOD output.
     Returns the largest probability difference.
@@ -179,33 +169,33 @@ def verify_export(
     if isinstance(reference, list) != isinstance(exported, list):
         raise ExportError("the exported model and the Keras model have different numbers of outputs")
     if isinstance(reference, list):
-        _verify_ood_scores(exported[1], reference[1], quantization)
+        _verify_ood_scores(exported[1], reference[1])
         exported, reference = exported[0], reference[0]
     difference = float(np.abs(exported - reference).max())
     agreement = float((exported.argmax(axis=1) == reference.argmax(axis=1)).mean())
-    max_difference, min_agreement = EXPORT_TOLERANCE[quantization]
+    max_difference, min_agreement = EXPORT_TOLERANCE
     if difference > max_difference or agreement < min_agreement:
         raise ExportError(
             f"exported model differs from Keras (max |dp| {difference:.2e}, top-class agreement {agreement:.3f}; "
-            f"allowed {max_difference} and {min_agreement} for {quantization} weights): the export is broken; "
+            f"allowed {max_difference} and {min_agreement}): the export is broken; "
             "the previous model folder is untouched"
         )
     return difference
 
 
-def _verify_ood_scores(exported: np.ndarray, reference: np.ndarray, quantization: str) -> None:
-    """Raise if the exported OOD scores stray from the Keras ones by more than the quantisation explains."""
+def _verify_ood_scores(exported: np.ndarray, reference: np.ndarray) -> None:
+    """Raise if the exported OOD scores stray from the Keras ones by more than float arithmetic explains."""
     from scipy.stats import spearmanr
 
     exported, reference = np.ravel(exported), np.ravel(reference)
     relative = float(np.abs(exported - reference).max() / np.median(np.abs(reference)))
     correlation = float(spearmanr(exported, reference).statistic) if len(reference) > 1 else 1.0
-    max_relative, min_correlation = OOD_EXPORT_TOLERANCE[quantization]
+    max_relative, min_correlation = OOD_EXPORT_TOLERANCE
     if relative > max_relative or correlation < min_correlation:
         raise ExportError(
             f"exported OOD score differs from Keras (max |ds| / median s {relative:.2e}, rank correlation "
-            f"{correlation:.3f}; allowed {max_relative} and {min_correlation} for {quantization} weights): the "
-            "export is broken; the previous model folder is untouched"
+            f"{correlation:.3f}; allowed {max_relative} and {min_correlation}): the export is broken; the previous "
+            "model folder is untouched"
         )
 
 
