@@ -73,20 +73,33 @@ def test_cross_source_rates_of_the_same_thresholds():
     assert "cross_source" not in choose_thresholds(labels, probabilities)["tiers"][0]
 
 
-def test_rates_per_validation_group_use_the_thresholds_of_all_validation():
+def test_each_image_type_gets_the_target_sensitivity_and_its_own_rates():
     labels, probabilities = synthetic_validation(seed=3)
-    clinical = np.arange(len(labels)) % 3 == 0
+    clinical, is_cancer = np.arange(len(labels)) % 3 == 0, np.isin(labels, CANCER)
+    # the model is less sure of the cancers in clinical photos
+    probabilities[clinical & is_cancer] = _with_cancer_score(probabilities[clinical & is_cancer], 0.5)
+    plain = choose_thresholds(labels, probabilities)
     decision = choose_thresholds(labels, probabilities, groups={"clinical": clinical, "dermoscopic": ~clinical})
-    assert (
-        decision["tiers"][0]["min_probability"]
-        == choose_thresholds(labels, probabilities)["tiers"][0]["min_probability"]
-    )
-    score, is_cancer = cancer_score(probabilities), np.isin(labels, CANCER)
-    for tier in decision["tiers"][:2]:
-        rates = tier["validation_by_group"]["clinical"]
-        flagged = score[clinical & is_cancer] >= tier["min_probability"]
-        assert rates["sensitivity"] == pytest.approx(flagged.mean())
-        assert rates["cancers"] + tier["validation_by_group"]["dermoscopic"]["cancers"] == is_cancer.sum()
+    score = cancer_score(probabilities)
+    for tier, alone in zip(decision["tiers"][:2], plain["tiers"][:2]):
+        assert tier["min_probability"] < alone["min_probability"]
+        for group, members in (("clinical", clinical), ("dermoscopic", ~clinical)):
+            flagged = score[members & is_cancer] >= tier["min_probability"]
+            assert flagged.mean() >= tier["target_sensitivity"]
+            assert tier["validation_by_group"][group]["sensitivity"] == pytest.approx(flagged.mean())
+    tiny = np.zeros(len(labels), dtype=bool)
+    tiny[np.flatnonzero(is_cancer)[:5]] = True  # too few cancers to set a threshold
+    few = choose_thresholds(labels, probabilities, groups={"few": tiny})
+    assert [t["min_probability"] for t in few["tiers"]] == [t["min_probability"] for t in plain["tiers"]]
+
+
+def _with_cancer_score(probabilities: np.ndarray, factor: float) -> np.ndarray:
+    """Rows whose cancer probabilities are scaled by ``factor``, the rest renormalised to sum to one."""
+    scaled = probabilities.copy()
+    scaled[:, CANCER] *= factor
+    others = [i for i in range(7) if i not in CANCER]
+    scaled[:, others] *= ((1 - scaled[:, CANCER].sum(1)) / scaled[:, others].sum(1))[:, None]
+    return scaled
 
 
 def test_bad_labelled_sets_are_refused_with_their_name():

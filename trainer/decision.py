@@ -5,6 +5,9 @@ Advice comes in tiers on the summed probability of the cancer classes (those mar
 
 - ``urgent``: see a dermatologist promptly; the threshold flags 90% of validation cancers;
 - ``check``: have it checked by a doctor in the coming weeks; the threshold flags 97% of them;
+
+(with image types given, e.g. clinical close-ups and dermoscopic photos, those shares hold for each type's
+validation cancers, since the page cannot tell which kind of photo it got);
 - ``routine``: below that; nothing in the photo points to the cancer types the model knows.
 
 ``not-judged`` replaces the tier when the photo checks (or the out-of-distribution score) say the model
@@ -26,6 +29,8 @@ NOT_JUDGED = "not-judged"
 # Tier name -> the share of validation cancers its threshold must flag, highest threshold first.
 TIER_SENSITIVITY = {"urgent": 0.90, "check": 0.97}
 LOWEST_TIER = "routine"
+# An image type with fewer validation cancers than this sets no threshold of its own (its rates are noise).
+MIN_GROUP_CANCERS = 20
 # Used only when validation holds no cancer image (tiny test datasets): no sensitivity is then claimed.
 FALLBACK_MIN_PROBABILITY = {"urgent": 0.2, "check": 0.05}
 
@@ -106,8 +111,9 @@ def choose_thresholds(
     ``uncertain_below``: the lowest top-probability at which validation accuracy reaches 85%.
     ``tiers``: the advice tiers (see the module docstring), each threshold with its validation
     sensitivity and specificity for the cancer classes and, for every ``extra`` labelled set (e.g. a
-    cross-source dataset, labels mapped to these class indices), the same rates there; for every
-    ``groups`` mask over the validation images (e.g. one per image type), the validation rates of that group.
+    cross-source dataset, labels mapped to these class indices), the same rates there. ``groups`` masks the
+    validation images by kind (e.g. image type): each threshold then flags its target share of every
+    group's cancers too (groups with at least ``MIN_GROUP_CANCERS``), and the group's rates are reported.
     ``urgent_probability`` and ``validation_urgent_*`` repeat the urgent tier for pages without tiers.
     """
     labels, probabilities = _check_labelled("validation", labels, probabilities)
@@ -117,10 +123,14 @@ def choose_thresholds(
     cancer = [i for i, c in enumerate(CLASSES) if c.urgent]
     score = cancer_probability(probabilities, cancer)
     is_cancer = np.isin(labels, cancer)
+    groups = groups or {}
+    cancer_sets = [is_cancer] + [
+        is_cancer & members for members in groups.values() if (is_cancer & members).sum() >= MIN_GROUP_CANCERS
+    ]
     tiers = []
     for name, sensitivity in TIER_SENSITIVITY.items():
         threshold = (
-            threshold_for_sensitivity(score[is_cancer], sensitivity)
+            min(threshold_for_sensitivity(score[cancers], sensitivity) for cancers in cancer_sets)
             if is_cancer.any()
             else FALLBACK_MIN_PROBABILITY[name]
         )
@@ -154,10 +164,11 @@ def choose_thresholds(
         "tiers": tiers,
         "tier_rule": "the first tier whose min_probability the summed probability of urgent_classes reaches; "
         f"'{NOT_JUDGED}' instead when the photo checks or the out-of-distribution score fail. Each threshold "
-        "is the highest that flags its target_sensitivity of the validation cancers",
+        "is the highest that flags its target_sensitivity of the validation cancers"
+        + (f", and of each image type's (types with at least {MIN_GROUP_CANCERS} of them)" if groups else ""),
         "urgent_probability": urgent["min_probability"],
-        "urgent_rule": f"summed probability of urgent classes at or above this flags {TIER_SENSITIVITY['urgent']:.0%} "
-        "of urgent validation lesions",
+        "urgent_rule": f"summed probability of urgent classes at or above this flags at least "
+        f"{TIER_SENSITIVITY['urgent']:.0%} of urgent validation lesions",
         "validation_urgent_sensitivity": urgent["validation"]["sensitivity"],
         "validation_urgent_specificity": urgent["validation"]["specificity"],
     }
