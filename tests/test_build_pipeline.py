@@ -51,3 +51,19 @@ def test_a_held_out_source_is_never_trained_on_and_reported_apart(ham_layout, mi
 def test_an_unknown_held_out_source_is_refused_with_the_known_ones(ham_layout, milk_layout, tmp_path):
     with pytest.raises(ValueError, match="milk10k"):
         build(_plan(tmp_path / "model", ham_layout, milk_layout, holdout_source="elsewhere"))
+
+
+def test_reused_weights_bring_their_training_facts_and_refuse_another_recipe(ham_layout, tmp_path):
+    from dataclasses import replace
+
+    first = build(_plan(tmp_path / "first", ham_layout))
+    weights = tmp_path / ".first.logs" / "trained_weights.h5"
+    again = build(_plan(tmp_path / "again", ham_layout, weights=weights))
+    assert again["training"]["reused_weights"] == str(weights)
+    for key in ("epochs_run", "best_epoch", "seconds", "best_val_balanced_accuracy_before_calibration"):
+        assert again["training"][key] == first["training"][key]
+    assert again["history"] == first["history"]
+    other = replace(_plan(tmp_path / "other", ham_layout, weights=weights), recipe=recipe_for("compact-cnn"))
+    with pytest.raises(ValueError, match="another recipe"):
+        build(other)
+    assert not (tmp_path / "other").exists()

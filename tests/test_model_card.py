@@ -181,9 +181,9 @@ def test_footer_and_result_link_to_the_card(card_folder):
     assert 'href="/model-card"' in footer and 'href="/model-card"' in results
 
 
-def test_a_build_with_reused_weights_says_so_instead_of_quoting_empty_training(card_folder):
+def test_a_build_with_reused_weights_says_so(card_folder):
     _, manifest, metrics, _ = card_folder
     reused = {**metrics, "training": {**metrics["training"], "reused_weights": "run/trained_weights.h5"}}
     details = " ".join(map(str, model_details(manifest, reused, "0" * 64)))
-    assert "reused (run/trained_weights.h5)" in details and "Training ran" not in details
-    assert "Training ran" in " ".join(map(str, model_details(manifest, metrics, "0" * 64)))
+    assert "trained by an earlier build" in details and f"Training ran {metrics['training']['epochs_run']}" in details
+    assert "earlier build" not in " ".join(map(str, model_details(manifest, metrics, "0" * 64)))

@@ -5,6 +5,7 @@ Each step below takes values and returns values; :func:`build` reads top to bott
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -74,6 +75,10 @@ class BuildPlan:
     def log_dir(self) -> Path:
         """Where training logs and the trained Keras weights are kept, beside the output folder."""
         return self.out.resolve().parent / f".{self.out.name}.logs"
+
+
+TRAINED_WEIGHTS = "trained_weights.h5"
+TRAINING_FACTS = "training.json"  # beside the weights: what fitting them took, reported again when reused
 
 
 @dataclass
@@ -186,7 +191,7 @@ def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
     if plan.weights:
         network.model.load_weights(plan.weights)
         print(f"reused trained weights {plan.weights}: no training")
-        return network, TrainingResult()
+        return network, reused_training(plan)
     shown = parts.train.with_repeats("clinical", plan.recipe.clinical_repeats)
     train, validation = (shown.images, shown.labels), (parts.validation.images, parts.validation.labels)
     strategy = strategy_for(plan.distribute, plan.cpu_replicas)
@@ -196,8 +201,20 @@ def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
     if trained is not network:  # predicting and exporting then need no other replica or worker
         network.model.set_weights(trained.model.get_weights())
     if is_chief(strategy):
-        network.model.save_weights(plan.log_dir / "trained_weights.h5")
+        network.model.save_weights(plan.log_dir / TRAINED_WEIGHTS)
+        write_json(plan.log_dir / TRAINING_FACTS, {"recipe": asdict(plan.recipe), **asdict(result)})
     return network, result
+
+
+def reused_training(plan: BuildPlan) -> TrainingResult:
+    """The training facts saved beside ``--weights`` (empty when none were), refusing weights of another recipe."""
+    path = plan.weights.with_name(TRAINING_FACTS)
+    if not path.is_file():
+        return TrainingResult()
+    facts = json.loads(path.read_text())
+    if facts.pop("recipe") != asdict(plan.recipe):
+        raise ValueError(f"{plan.weights} was trained with another recipe than this build's (see {path})")
+    return TrainingResult(**facts)
 
 
 def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:

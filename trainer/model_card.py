@@ -80,16 +80,13 @@ def model_details(manifest: dict, metrics: dict, version: str) -> list[Block]:
         f"crop to 3:4, area resize). Output: {model['output']}.",
         f"Training recipe: {recipe}." if recipe else "Training recipe: not recorded.",
     ]
-    if training.get("reused_weights"):
-        facts.append(
-            f"Weights trained by an earlier build and reused ({training['reused_weights']}); "
-            "its training log holds the epochs and time."
-        )
-    elif "epochs_run" in training:
+    if training.get("epochs_run"):
         facts.append(
             f"Training ran {training['epochs_run']} epochs (best epoch {training['best_epoch']}) in "
             f"{number(training['seconds'])} s on {training.get('machine', 'an unrecorded machine')}."
         )
+    if training.get("reused_weights"):
+        facts.append("The weights were trained by an earlier build with the same recipe and reused by this one.")
     facts.append("Libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items()) + ".")
     return [
         {
