@@ -15,7 +15,7 @@ from benchmarks.chromium import launch_chromium
 from benchmarks.load import SERVER_WORKERS, load_test, model_paths, wrk_missing
 from benchmarks.model_files import download_bytes
 from benchmarks.photos import lesion_like, write_rgb
-from benchmarks.report import machine_conditions, render
+from benchmarks.report import keep_other_sections, machine_conditions, render
 from benchmarks.seed_model import export_seed_cnn
 from benchmarks.training import read_run
 from webapp.config import Settings
@@ -27,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "model_artifacts", help="the shipped model folder")
+    parser.add_argument("--previous", type=Path, help="the previously shipped model folder, measured side by side")
     parser.add_argument("--runs", type=Path, nargs="*", default=[], help="finished `trainer build` folders")
     parser.add_argument("--rounds", type=int, default=3, help="browser rounds (default: 3)")
     parser.add_argument("--iterations", type=int, default=30, help="timed inferences per backend and round")
@@ -74,7 +75,8 @@ def main() -> None:
             "600×450 JPEG (HAM10000 size)": write_rgb(folder / "small.jpg", lesion_like(450, 600, seed=1)),
             "4032×3024 JPEG (12 MP phone photo)": write_rgb(folder / "phone.jpg", lesion_like(3024, 4032, seed=2)),
         }
-        models = [bench.ModelUnderTest("shipped", args.model), bench.ModelUnderTest("seed CNN", seed)]
+        previous = [bench.ModelUnderTest("previous", args.previous)] if args.previous else []
+        models = [bench.ModelUnderTest("shipped", args.model), *previous, bench.ModelUnderTest("baseline CNN", seed)]
         results, browser_version = measure_browser(models, photos, args)
         sizes = {m.label: download_bytes(m.folder) for m in models}
     load_runs = []
@@ -97,6 +99,7 @@ def main() -> None:
         "rounds": args.rounds,
         "iterations": args.iterations,
         "model": args.model,
+        "previous": args.previous,
         "labels": [m.label for m in models],
         "browser_results": results,
         "sizes": sizes,
@@ -112,7 +115,8 @@ def main() -> None:
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(context))
+    existing = args.out.read_text() if args.out.is_file() else ""
+    args.out.write_text(keep_other_sections(render(context), existing))
     print(f"wrote {args.out}")
 
 

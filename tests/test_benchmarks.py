@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.load import WRK_MISSING, wrk_missing
-from benchmarks.report import load_section
+from benchmarks.report import keep_other_sections, load_section
 
 LOAD = {"connections": 64, "seconds": 10, "workers": 2, "paths": ["/"]}
 
@@ -28,3 +28,14 @@ def test_a_measured_load_test_gets_its_table():
     run = {"requests": 10, "requests_per_s": 5.0, "mb_per_s": 1.0, "p50_us": 1000, "p99_us": 2000, "max_us": 3000}
     text = "\n".join(load_section({**LOAD, "runs": [{**run, "errors": 0}], "skipped": None}))
     assert "| Run |" in text and "Not measured" not in text
+
+
+def test_the_report_keeps_the_sections_other_benchmark_commands_wrote():
+    existing = (
+        "# Benchmarks\n\nold intro\n\n## Targets\n\nold targets\n\n## Scaling\n\n| a |\n\n## Where it looked\n\nx\n"
+    )
+    generated = "# Benchmarks\n\nnew intro\n\n## Targets\n\nnew targets\n"
+    merged = keep_other_sections(generated, existing)
+    assert merged.startswith(generated) and "old" not in merged
+    assert merged.index("## Scaling\n\n| a |") < merged.index("## Where it looked\n\nx")
+    assert keep_other_sections(generated, "") == generated
