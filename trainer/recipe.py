@@ -45,7 +45,7 @@ def recipe_for(arch: str, config: str = "default") -> Recipe:
             augment="none",
         )
     if arch == "efficientnet-lite0":
-        return Recipe(arch=arch, upsample=1.5, epochs=24, head_epochs=2, learning_rate=1e-4, patience=8)
+        return Recipe(arch=arch, upsample=1.5, epochs=14, head_epochs=2, learning_rate=1e-4, patience=5)
     return Recipe(arch=arch, epochs=30, head_epochs=0, learning_rate=2e-3, patience=8)
 
 
