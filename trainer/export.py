@@ -108,10 +108,24 @@ def quantization_map(model: keras.Model, quantization: str) -> dict | None:
     return {**base, "float16": float16}
 
 
+def _tensorflowjs():
+    """The tensorflowjs package, imported after :mod:`trainer.keras_backend` has set up TensorFlow."""
+    import trainer.keras_backend  # noqa: F401
+
+    # isort: split
+    import tensorflowjs
+    import tensorflowjs.converters
+    import tensorflowjs.quantization
+
+    return tensorflowjs
+
+
 def round_like_export(model: keras.Model, quantization: str) -> None:
     """Round ``model``'s weights in place as the export stores them (quantise, then de-quantise with the
     converter's own functions), so that what is fitted on it afterwards sees the weights the page runs."""
-    from tensorflowjs.quantization import dequantize_weights, map_layers_to_quantization_dtype, quantize_weights
+    quantization_module = _tensorflowjs().quantization
+    dequantize_weights, quantize_weights = quantization_module.dequantize_weights, quantization_module.quantize_weights
+    map_layers_to_quantization_dtype = quantization_module.map_layers_to_quantization_dtype
 
     names = [weight.name.split(":")[0] for weight in model.weights]
     dtypes = map_layers_to_quantization_dtype(names, quantization_map(model, quantization))
@@ -123,21 +137,18 @@ def round_like_export(model: keras.Model, quantization: str) -> None:
 
 def save_tfjs(model: keras.Model, folder: Path, quantization: str) -> None:
     """Write ``model.json`` + ``group1-shardNofM.bin`` (4 MiB shards) into ``folder``."""
-    import tensorflowjs
-
+    tensorflowjs = _tensorflowjs()
     quantization_dtype_map = quantization_map(model, quantization)
     tensorflowjs.converters.save_keras_model(model, str(folder), quantization_dtype_map=quantization_dtype_map)
 
 
 def load_tfjs(folder: str | Path) -> keras.Model:
     """Load an exported TF.js layers model back into tf-keras (weights de-quantised)."""
-    import tensorflowjs
-
     from trainer.keras_backend import keras
     from trainer.models.layers import CUSTOM_OBJECTS
 
     with keras.utils.custom_object_scope(CUSTOM_OBJECTS):
-        return tensorflowjs.converters.load_keras_model(str(Path(folder) / MODEL_FILE))
+        return _tensorflowjs().converters.load_keras_model(str(Path(folder) / MODEL_FILE))
 
 
 def build_manifest(folder: Path, model_info: dict, extra: dict) -> dict:
