@@ -183,7 +183,11 @@ def test_footer_and_result_link_to_the_card(card_folder):
 
 def test_a_build_with_reused_weights_says_so(card_folder):
     _, manifest, metrics, _ = card_folder
-    reused = {**metrics, "training": {**metrics["training"], "reused_weights": "run/trained_weights.h5"}}
-    details = " ".join(map(str, model_details(manifest, reused, "0" * 64)))
-    assert "trained by an earlier build" in details and f"Training ran {metrics['training']['epochs_run']}" in details
-    assert "earlier build" not in " ".join(map(str, model_details(manifest, metrics, "0" * 64)))
+
+    def details(reused_weights: str | None) -> str:
+        training = {**metrics["training"], "reused_weights": reused_weights}
+        return " ".join(map(str, model_details(manifest, {**metrics, "training": training}, "0" * 64)))
+
+    assert "trained by an earlier build" in details("run/trained_weights.h5")
+    assert f"Training ran {metrics['training']['epochs_run']}" in details("run/trained_weights.h5")
+    assert "earlier build" not in details(None)

@@ -6,6 +6,7 @@ import csv
 import statistics
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.datasets import DatasetError
@@ -63,34 +64,56 @@ def _optional(rows: list[dict[str, str]], summary: dict, columns: dict[str, str]
     return summary
 
 
-def summarise_ham_metadata(csv_path: str | Path) -> dict:
-    """Images, lesions, diagnoses and how they were confirmed, sex, age, body site and source of a HAM10000 CSV."""
-    rows = _read_rows(Path(csv_path), HAM_REQUIRED)
-    summary = {
-        "dataset": "HAM10000",
-        "images": len(rows),
-        "lesions": len({r["lesion_id"] for r in rows}),
-        "diagnosis": distribution(r["dx"] for r in rows),
-    }
-    columns = {"dx_type": "confirmed_by", "sex": "sex", "age": "age", "localization": "body_site", "dataset": "source"}
-    return _optional(rows, summary, columns)
+@dataclass(frozen=True)
+class MetadataLayout:
+    """How to summarise one dataset's metadata CSV: its name, the columns it must have, the column whose
+    distribution comes first, and the optional columns -> summary keys (age columns get an age summary)."""
+
+    dataset: str
+    required: tuple[str, ...]
+    leading: tuple[str, str]  # (column, summary key)
+    optional: dict[str, str]
 
 
-def summarise_milk_metadata(csv_path: str | Path) -> dict:
-    """Images, lesions, image types, sex, age, body site, labelled skin tone and licences of a MILK10k CSV."""
-    rows = _read_rows(Path(csv_path), MILK_REQUIRED)
-    summary = {
-        "dataset": "MILK10k",
-        "images": len(rows),
-        "lesions": len({r["lesion_id"] for r in rows}),
-        "image_type": distribution(r["image_type"] for r in rows),
-    }
-    columns = {
+HAM_LAYOUT = MetadataLayout(
+    "HAM10000",
+    HAM_REQUIRED,
+    ("dx", "diagnosis"),
+    {"dx_type": "confirmed_by", "sex": "sex", "age": "age", "localization": "body_site", "dataset": "source"},
+)
+MILK_LAYOUT = MetadataLayout(
+    "MILK10k",
+    MILK_REQUIRED,
+    ("image_type", "image_type"),
+    {
         "sex": "sex",
         "age_approx": "age",
         "site": "body_site",
         "skin_tone_class": "skin_tone_class",
         "copyright_license": "licence",
         "attribution": "attribution",
+    },
+)
+
+
+def summarise_metadata(csv_path: str | Path, layout: MetadataLayout) -> dict:
+    """Images, lesions, the leading column's distribution and each optional column's, for a metadata CSV."""
+    rows = _read_rows(Path(csv_path), layout.required)
+    column, key = layout.leading
+    summary = {
+        "dataset": layout.dataset,
+        "images": len(rows),
+        "lesions": len({r["lesion_id"] for r in rows}),
+        key: distribution(r[column] for r in rows),
     }
-    return _optional(rows, summary, columns)
+    return _optional(rows, summary, layout.optional)
+
+
+def summarise_ham_metadata(csv_path: str | Path) -> dict:
+    """Images, lesions, diagnoses and how they were confirmed, sex, age, body site and source of a HAM10000 CSV."""
+    return summarise_metadata(csv_path, HAM_LAYOUT)
+
+
+def summarise_milk_metadata(csv_path: str | Path) -> dict:
+    """Images, lesions, image types, sex, age, body site, labelled skin tone and licences of a MILK10k CSV."""
+    return summarise_metadata(csv_path, MILK_LAYOUT)

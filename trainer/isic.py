@@ -15,20 +15,14 @@ import csv
 from pathlib import Path
 
 from trainer.datasets import DatasetError, LabelledFile, find_image
-from trainer.info import CODE_TO_INDEX
+from trainer.info import CLASS_CODES, CODE_TO_INDEX
 
 ISIC2019_GROUND_TRUTH = "ISIC_2019_Training_GroundTruth.csv"
 ISIC2019_METADATA = "ISIC_2019_Training_Metadata.csv"
 ISIC2019_IMAGE_FOLDERS = ("ISIC_2019_Training_Input", "images")
 # ISIC 2019 diagnosis column -> our class code, or None to leave the image out.
-ISIC2019_CLASSES: dict[str, str | None] = {
-    "MEL": "mel",
-    "NV": "nv",
-    "BCC": "bcc",
+ISIC2019_CLASSES: dict[str, str | None] = {code.upper(): code for code in CLASS_CODES if code != "akiec"} | {
     "AK": "akiec",
-    "BKL": "bkl",
-    "DF": "df",
-    "VASC": "vasc",
     "SCC": "akiec",
     "UNK": None,
 }

@@ -11,20 +11,13 @@ import csv
 from pathlib import Path
 
 from trainer.datasets import DatasetError, LabelledFile, find_image
-from trainer.info import CODE_TO_INDEX
+from trainer.info import CLASS_CODES, CODE_TO_INDEX
 
 GROUND_TRUTH_FILE = "MILK10k_Training_GroundTruth.csv"
 METADATA_FILE = "MILK10k_Training_Metadata.csv"
 IMAGE_FOLDERS = ("images", "images_train")
 # MILK10k diagnosis -> our class code, or None to leave the lesion out (rationale in docs/data.md).
-CLASS_MAP: dict[str, str | None] = {
-    "AKIEC": "akiec",
-    "BCC": "bcc",
-    "BKL": "bkl",
-    "DF": "df",
-    "MEL": "mel",
-    "NV": "nv",
-    "VASC": "vasc",
+CLASS_MAP: dict[str, str | None] = {code.upper(): code for code in CLASS_CODES} | {
     "SCCKA": "akiec",
     "INF": None,
     "BEN_OTH": None,
