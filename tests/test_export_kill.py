@@ -3,7 +3,6 @@ model folder byte-identical and usable (the half-written staging folder is left 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.browser_helpers import predict_json
 from tests.conftest import REPO_ROOT
 from tests.image_factory import lesion_like, write_rgb
 
@@ -55,14 +55,7 @@ def test_sigkill_during_export_keeps_the_previous_model(tiny_model, ham_layout, 
 
     assert snapshot(out) == before, "the previous model folder changed"
     photo = write_rgb(tmp_path / "photo.jpg", lesion_like(150, 200))
-    result = subprocess.run(
-        [sys.executable, "-m", "trainer", "predict", "--model", str(out), "--json", str(photo)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    probabilities = json.loads(result.stdout)[str(photo)]["probabilities"]
+    probabilities = predict_json(out, [photo])[str(photo)]["probabilities"]
     assert len(probabilities) == 7 and abs(sum(probabilities.values()) - 1) < 1e-4
 
     from trainer.predict import ExportedModel

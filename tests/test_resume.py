@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.browser_helpers import predict_json
 from tests.conftest import REPO_ROOT
 from tests.image_factory import lesion_like, write_rgb
 from trainer.keras_backend import keras
@@ -62,14 +63,7 @@ def test_sigkill_mid_training_then_resume_finishes_the_same_epochs(ham_layout, t
     assert all(len(values) == EPOCHS for values in metrics["history"].values())
     assert 1 <= training["best_epoch"] <= EPOCHS
     photo = write_rgb(tmp_path / "photo.jpg", lesion_like(150, 200))
-    predicted = subprocess.run(
-        [sys.executable, "-m", "trainer", "predict", "--model", str(out), "--json", str(photo)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    probabilities = json.loads(predicted.stdout)[str(photo)]["probabilities"]
+    probabilities = predict_json(out, [photo])[str(photo)]["probabilities"]
     assert len(probabilities) == 7 and abs(sum(probabilities.values()) - 1) < 1e-4
 
 
