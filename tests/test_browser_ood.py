@@ -64,6 +64,7 @@ def test_page_ood_score_equals_python(page, served_model, tmp_path):
         python_probabilities = [expected["probabilities"][code] for code in CLASS_CODES]
         assert np.abs(np.array(probabilities) - python_probabilities).max() <= 1e-3, image.name
         assert expected["out_of_distribution"] == (expected["ood_score"] > threshold)
+        assert page.evaluate("window.lesionApp.lastAssessment.tier") == expected["tier"], image.name
         scores.append(browser_score)
     assert len(set(scores)) > len(images) // 2, "the score should vary from image to image"
 

@@ -107,6 +107,25 @@ def green_test_pattern(height: int = 480, width: int = 640) -> np.ndarray:
     return image
 
 
+def test_a_photo_unusual_by_its_ood_score_alone_is_not_judged(site, photo):
+    """The page applies the manifest's OOD threshold to the model's score, as `trainer predict` does."""
+    manifest = site.use_manifest()
+    if "ood" not in manifest.get("decision", {}):
+        pytest.skip("the served model has no out-of-distribution output")
+    page = site.page
+    assert classify_file(page, photo) is not None
+    score = page.evaluate("window.lesionApp.lastOodScore")
+    assert page.evaluate("window.lesionApp.lastWarnings.length") == 0
+    for threshold, tier_judged in ((score + abs(score) * 0.01, True), (score - abs(score) * 0.01, False)):
+        site.use_manifest(lambda m, limit=threshold: m["decision"]["ood"].update(threshold=limit))
+        assert classify_file(page, photo) is not None
+        assert (page.get_attribute("#results", "data-tier") != NOT_JUDGED) == tier_judged, threshold
+    said = verdict_text(page)
+    assert "cannot be judged" in page.inner_text("#verdict") and "too unlike" in said
+    assert not any(c["name"].lower() in said.lower() for c in manifest["classes"]), said
+    assert not any(word in said.lower() for word in REASSURING), said
+
+
 @pytest.mark.parametrize("make", [screenshot_like, green_test_pattern], ids=["screenshot", "green pattern"])
 def test_a_photo_failing_the_photo_checks_is_not_judged_and_names_no_class(site, tmp_path, make):
     manifest = site.use_manifest()

@@ -103,6 +103,7 @@ async function classifyBox(box, startedAt) {
   showPreview(input, preprocessor.width, preprocessor.height);
   const assessment = assess(manifest.classes, probabilities, manifest.decision, {
     photoChecksFailed: warnings.length > 0,
+    oodScore,
   });
   renderResults(manifest.classes, probabilities, assessment, manifest.decision, warnings.length);
   // A photo the model cannot judge gets no map: it would name the top class.

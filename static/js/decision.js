@@ -46,11 +46,27 @@ export function adviceTiers(decision) {
 }
 
 /**
+ * Whether the photo is out of distribution: said so, or its score above the manifest's threshold
+ * (`trainer/ood.py: is_out_of_distribution`). A model or manifest without the rule judges every photo.
+ * @param {object} decision
+ * @param {{outOfDistribution?: boolean, oodScore?: number | null}} photo
+ * @returns {boolean}
+ */
+export function isOutOfDistribution(decision, photo) {
+  if (photo.outOfDistribution) return true;
+  const threshold = decision.ood?.threshold;
+  return (
+    Number.isFinite(photo.oodScore) && Number.isFinite(threshold) && photo.oodScore > threshold
+  );
+}
+
+/**
  * @param {Array<{code: string}>} classes manifest order
  * @param {number[]} probabilities same order
  * @param {object} [decision] the manifest's `decision` block
- * @param {{photoChecksFailed?: boolean, outOfDistribution?: boolean}} [photo] what the photo
- *   checks and the out-of-distribution score said; either makes the photo not judged
+ * @param {{photoChecksFailed?: boolean, outOfDistribution?: boolean, oodScore?: number | null}}
+ *   [photo] what the photo checks said, and the model's out-of-distribution score (judged by
+ *   `decision.ood.threshold`) or the verdict on it; a failed check or an unusual photo is not judged
  * @returns {Assessment | null} null when the manifest has no decision rules
  */
 export function assess(classes, probabilities, decision, photo = {}) {
@@ -63,7 +79,7 @@ export function assess(classes, probabilities, decision, photo = {}) {
   const tiers = adviceTiers(decision);
   const reached = tiers.find((tier) => urgentProbability >= tier.min_probability);
   if (!reached) throw new Error('The model manifest has no advice tier starting at 0.');
-  const judged = !photo.photoChecksFailed && !photo.outOfDistribution;
+  const judged = !photo.photoChecksFailed && !isOutOfDistribution(decision, photo);
   return {
     tier: judged ? reached.name : NOT_JUDGED,
     judged,

@@ -196,7 +196,7 @@ export function verdict(top, assessment, decision, classes, photoWarnings) {
   if (assessment && !assessment.judged) {
     const why = photoWarnings
       ? 'It does not look like the close-up skin images the model learnt from (see the note above)'
-      : 'It looks too unlike the dermatoscope images the model learnt from';
+      : 'It looks too unlike the skin photos the model learnt from';
     return {
       headline: 'This photo cannot be judged',
       detail: `${why}, so any answer would be a guess and none is given. ${CANNOT_JUDGE_HOW}`,
