@@ -23,11 +23,16 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = REPO_ROOT.parent / "shared" / "data" / "ham10000"
+REAL_MILK = REPO_ROOT.parent / "shared" / "data" / "milk10k"
 SHIPPED_MODEL = REPO_ROOT / "model_artifacts"
 
 needs_real_data = pytest.mark.skipif(
     not (REAL_DATA / "HAM10000_metadata.csv").is_file(),
     reason=f"real HAM10000 data not found at {REAL_DATA} (it lives in ../shared, outside the repository)",
+)
+needs_real_milk = pytest.mark.skipif(
+    not (REAL_MILK / "MILK10k_Training_Metadata.csv").is_file(),
+    reason=f"real MILK10k data not found at {REAL_MILK} (it lives in ../shared, outside the repository)",
 )
 needs_shipped_model = pytest.mark.skipif(
     not (SHIPPED_MODEL / "model.json").is_file(), reason="no committed model in model_artifacts/"

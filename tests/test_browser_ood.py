@@ -76,7 +76,15 @@ def test_predict_json_has_the_documented_keys(with_ood, served_model, one_output
     result = predict_json(model, images)
     assert list(result) == [str(p) for p in images]
     for entry in result.values():
-        assert set(entry) == {"probabilities", "ood_score", "out_of_distribution", "failed_photo_checks", "tier"}
+        assert set(entry) == {
+            "probabilities",
+            "ood_score",
+            "out_of_distribution",
+            "photo_type",
+            "failed_photo_checks",
+            "tier",
+        }
+        assert entry["photo_type"] is None  # the tiny model learnt from one photo type
         assert list(entry["probabilities"]) == list(CLASS_CODES)
         assert np.isclose(sum(entry["probabilities"].values()), 1, atol=1e-5)
         assert entry["tier"] in TIERS

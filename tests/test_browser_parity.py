@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.browser_helpers import classify_file, last_input, predict_json
-from tests.conftest import REAL_DATA, needs_real_data
+from tests.conftest import REAL_DATA, REAL_MILK, needs_real_data, needs_real_milk
 from tests.image_factory import lesion_like, parity_image_set, write_rgb
 from trainer.info import CLASS_CODES
 from trainer.preprocess import preprocess_file
@@ -37,6 +37,8 @@ def assert_parity(page, model: Path, images: list[Path]) -> dict[str, float]:
         assert pixel_diff <= PIXEL_TOLERANCE, f"{image.name}: input pixels differ by {pixel_diff}"
         assert probability_diff <= PROBABILITY_TOLERANCE, f"{image.name}: probabilities differ by {probability_diff}"
         assert int(np.argmax(browser_probabilities)) == int(np.argmax(python_probabilities)), image.name
+        said = page.evaluate("(a => [a?.tier ?? null, a?.photoType ?? null])(window.lesionApp.lastAssessment)")
+        assert said == [reference[str(image)]["tier"], reference[str(image)]["photo_type"]], image.name
         rows = page.eval_on_selector_all(
             "#results [data-class][data-probability]", "rows => rows.map(r => [r.dataset.class, r.dataset.probability])"
         )
@@ -74,3 +76,18 @@ def test_non_image_shows_an_alert_and_the_page_keeps_working(page, tmp_path):
     good = write_rgb(tmp_path / "good.jpg", lesion_like(150, 200))
     assert classify_file(page, good) is not None
     assert page.get_attribute("#results", "data-state") == "done"
+
+
+@needs_real_milk
+def test_real_milk10k_close_ups_and_dermoscopic_images_match_python(page, app_model):
+    from trainer.datasets import read_labelled_files
+
+    files = read_labelled_files(REAL_MILK)
+    chosen = [
+        next(f.path for f in files if f.label == label and f.meta.get("image_type") == kind)
+        for label in range(len(CLASS_CODES))
+        for kind in ("clinical", "dermoscopic")
+        if any(f.label == label and f.meta.get("image_type") == kind for f in files)
+    ]
+    worst = assert_parity(page, app_model, chosen)
+    print(f"real MILK10k images: {worst}")

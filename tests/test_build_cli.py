@@ -102,6 +102,9 @@ def test_evaluate_on_a_milk10k_folder_reports_each_image_type(tiny_model, tmp_pa
     assert set(by_type) == {"milk10k clinical", "milk10k dermoscopic"}
     assert by_type["milk10k clinical"]["n"] == by_type["milk10k dermoscopic"]["n"] == metrics["n"] / 2
     assert set(metrics["out_of_distribution"]["rate_by_image_type"]) == set(by_type)
+    advice = metrics["advice"]
+    assert set(advice) == {"all"} | set(by_type) and advice["all"]["images"] == metrics["n"]
+    assert sum(advice["all"]["share"].values()) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("command", [[], ["build"], ["predict"], ["evaluate"]])

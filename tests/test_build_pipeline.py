@@ -39,6 +39,25 @@ def test_two_sources_are_reported_per_image_type(ham_layout, milk_layout, tmp_pa
     assert len(offsets) == 7 and "class_offsets_cross_fitted_gain" in metrics["calibration"]
     assert "By image type" in (tmp_path / "model" / "report" / "report.html").read_text()
 
+    # Both photo types in training: the model also says which kind of photo it got (its third output).
+    from trainer.predict import ExportedModel
+
+    rule = manifest["decision"]["photo_type"]
+    validation_size = sum(metrics["split"]["counts"]["validation"].values())
+    assert rule["output"] == "photo_type" and rule["validation"]["images"] == validation_size
+    milk_photos = sorted((milk_layout / "images").glob("*.jpg"))[:6]
+    said = ExportedModel(tmp_path / "model").assess_files(milk_photos)
+    assert {entry["photo_type"] for entry in said.values()} <= {"clinical", "dermoscopic"}
+    advice = metrics["test_advice"]
+    assert set(advice) == {"all"} | set(groups) and advice["all"]["images"] == metrics["test"]["n"]
+
+
+def test_one_photo_type_gives_no_photo_type_output(ham_layout, tmp_path):
+    build(_plan(tmp_path / "model", ham_layout))
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert "photo_type" not in manifest["decision"] and "tiers_by_photo_type" not in manifest["decision"]
+    assert "probability of a clinical close-up" not in manifest["model"]["output"]
+
 
 def test_a_held_out_source_is_never_trained_on_and_reported_apart(ham_layout, milk_layout, tmp_path):
     metrics = build(_plan(tmp_path / "model", ham_layout, milk_layout, holdout_source="milk10k"))

@@ -8,7 +8,14 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from trainer.decision import NOT_JUDGED, TIER_SENSITIVITY, choose_thresholds, tier_for
+from trainer.decision import (
+    NOT_JUDGED,
+    TIER_SENSITIVITY,
+    advice_rates,
+    choose_thresholds,
+    tier_for,
+    tiers_by_photo_type,
+)
 from trainer.info import CLASSES, CODE_TO_INDEX, NUM_CLASSES
 
 CANCER = [i for i, c in enumerate(CLASSES) if c.urgent]
@@ -118,10 +125,10 @@ def test_without_validation_cancers_the_tiers_claim_no_sensitivity():
     assert check["min_probability"] < urgent["min_probability"]
 
 
-def tier_cases(decision: dict) -> list[tuple[list[float], bool, str]]:
-    """(probabilities, judged, expected tier) just above and just below every threshold of ``decision``'s tiers,
-    and between them; shared with the browser test of decision.js."""
-    tiers = sorted(decision["tiers"], key=lambda tier: tier["min_probability"], reverse=True)
+def tier_cases(decision: dict, tiers: list[dict] | None = None) -> list[tuple[list[float], bool, str]]:
+    """(probabilities, judged, expected tier) just above and just below every threshold of ``tiers`` (default:
+    ``decision``'s), and between them; shared with the browser test of decision.js."""
+    tiers = sorted(tiers or decision["tiers"], key=lambda tier: tier["min_probability"], reverse=True)
     cases = []
     for higher, lower in pairwise(tiers):
         top, bottom = higher["min_probability"], lower["min_probability"]
@@ -181,3 +188,60 @@ def test_the_build_writes_the_tiers_into_the_manifest(tiny_model):
         assert tier["target_sensitivity"] == TIER_SENSITIVITY[tier["name"]]
         assert {"sensitivity", "specificity", "cancers", "others"} <= set(tier["validation"])
     assert tier_for(probabilities_with_cancer_share(1.0), decision, judged=True) == "urgent"
+
+
+def photo_type_validation(count: int = 1200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Synthetic validation photos routed half to each photo type; clinical photos' cancers score lower."""
+    labels, probabilities = synthetic_validation(count, seed=1)
+    routed = np.where(np.arange(count) % 2 == 1, "clinical", "dermoscopic")
+    clinical = routed == "clinical"
+    shrunk = probabilities[clinical][:, CANCER] * 0.5
+    probabilities[np.ix_(clinical, CANCER)] = shrunk
+    probabilities[np.ix_(clinical, BENIGN)] += (1 - probabilities[clinical].sum(1, keepdims=True)) / len(BENIGN)
+    return labels, probabilities, routed
+
+
+def test_each_photo_type_gets_tiers_chosen_on_the_photos_routed_to_it():
+    labels, probabilities, routed = photo_type_validation()
+    sources = {"source a": np.arange(len(labels)) % 4 < 2, "source b": np.arange(len(labels)) % 4 >= 2}
+    by_type = tiers_by_photo_type(labels, probabilities, routed, sources)
+    assert set(by_type) == {"clinical", "dermoscopic"}
+    score, is_cancer = cancer_score(probabilities), np.isin(labels, CANCER)
+    for kind, tiers in by_type.items():
+        mine = routed == kind
+        for tier in tiers[:-1]:
+            flagged = score >= tier["min_probability"]
+            for members in [mine, *(mine & source for source in sources.values())]:
+                assert flagged[members & is_cancer].mean() >= tier["target_sensitivity"]
+    thresholds = {kind: tiers[0]["min_probability"] for kind, tiers in by_type.items()}
+    assert thresholds["clinical"] < thresholds["dermoscopic"]  # clinical cancers score lower here
+
+    decision = choose_thresholds(labels, probabilities) | {"tiers_by_photo_type": by_type}
+    share = (thresholds["clinical"] + thresholds["dermoscopic"]) / 2
+    p = probabilities_with_cancer_share(share)
+    assert tier_for(p, decision, judged=True, photo_type="clinical") == "urgent"
+    assert tier_for(p, decision, judged=True, photo_type="dermoscopic") != "urgent"
+    assert tier_for(p, decision, judged=False, photo_type="clinical") == NOT_JUDGED
+
+
+def test_no_photo_type_tiers_without_enough_cancers_of_each_type():
+    labels, probabilities, routed = photo_type_validation()
+    benign_clinical = labels.copy()
+    benign_clinical[(routed == "clinical") & np.isin(labels, CANCER)] = BENIGN[0]
+    assert tiers_by_photo_type(benign_clinical, probabilities, routed, {}) is None
+    assert tiers_by_photo_type(labels, probabilities, np.full(len(labels), "dermoscopic"), {}) is None
+
+
+def test_advice_rates_count_each_tier_and_its_sensitivity_among_judged_photos():
+    labels, probabilities = synthetic_validation()
+    decision = choose_thresholds(labels, probabilities)
+    judged = np.arange(len(labels)) % 5 != 0
+    rates = advice_rates(labels, probabilities, decision, judged)
+    assert rates["share"][NOT_JUDGED] == pytest.approx(0.2)
+    assert sum(rates["share"].values()) == pytest.approx(1.0)
+    score, is_cancer = cancer_score(probabilities)[judged], np.isin(labels, CANCER)[judged]
+    for tier in decision["tiers"][:-1]:
+        flagged = score >= tier["min_probability"]
+        assert rates[tier["name"]]["sensitivity"] == pytest.approx(flagged[is_cancer].mean())
+        assert rates[tier["name"]]["specificity"] == pytest.approx((~flagged[~is_cancer]).mean())
+    assert rates["check"]["sensitivity"] >= rates["urgent"]["sensitivity"]

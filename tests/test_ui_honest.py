@@ -22,8 +22,8 @@ from tests.browser_helpers import (
 )
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, write_rgb
-from tests.test_decision import synthetic_validation, tier_cases
-from trainer.decision import NOT_JUDGED, choose_thresholds, tier_for
+from tests.test_decision import photo_type_validation, synthetic_validation, tier_cases
+from trainer.decision import NOT_JUDGED, choose_thresholds, tier_for, tiers_by_photo_type
 from trainer.image_checks import flags
 from trainer.preprocess import preprocess_array, preprocess_file
 
@@ -70,8 +70,10 @@ def photo(tmp_path_factory) -> Path:
 
 
 def with_tiers(decision: dict, urgent: float, check: float) -> None:
-    """Advice tiers with the given thresholds, and no out-of-distribution rule (tested by decision.js cases)."""
+    """Advice tiers with the given thresholds for every photo, and no out-of-distribution rule (tested by
+    decision.js cases)."""
     decision.pop("ood", None)
+    decision.pop("tiers_by_photo_type", None)
     decision["tiers"] = [
         {"name": "urgent", "min_probability": urgent, "validation": {"sensitivity": 0.9, "specificity": 0.7}},
         {"name": "check", "min_probability": check, "validation": {"sensitivity": 0.97, "specificity": 0.4}},
@@ -186,6 +188,40 @@ def test_decision_js_gives_the_tier_that_trainer_decision_gives(site):
     assert tiers == [expected for _, _, expected in cases]
     assert tiers == [tier_for(np.array(p), decision, judged) for p, judged, _ in cases]
     assert "check" in tiers
+
+
+def test_decision_js_applies_each_photo_types_tiers_as_trainer_decision_does(site):
+    """The photo type from the `photo_type` output (either side of `clinical_from`) picks the tiers, on both
+    sides; the served manifest's per-type tiers when it has them, else ones chosen on synthetic validation."""
+    decision = dict(site.original["decision"])
+    if "tiers_by_photo_type" not in decision:
+        labels, probabilities, routed = photo_type_validation()
+        decision["tiers_by_photo_type"] = tiers_by_photo_type(labels, probabilities, routed, {})
+        decision["photo_type"] = {"output": "photo_type", "clinical_from": 0.5, "types": ["dermoscopic", "clinical"]}
+    rule = decision["photo_type"]
+    cases = []
+    for kind, clinical_probability in (
+        ("clinical", rule["clinical_from"]),
+        ("dermoscopic", rule["clinical_from"] - 1e-3),
+    ):
+        cases += [
+            (p, judged, clinical_probability, kind, expected)
+            for p, judged, expected in tier_cases(decision, decision["tiers_by_photo_type"][kind])
+        ]
+    said = site.page.evaluate(
+        """async ([decision, classes, cases]) => {
+            const { assess } = await import('/static/js/decision.js');
+            return cases.map(([p, judged, clinicalProbability]) => {
+              const a = assess(classes, p, decision, { photoChecksFailed: !judged, clinicalProbability });
+              return [a.tier, a.photoType];
+            });
+        }""",
+        [decision, site.original["classes"], [case[:3] for case in cases]],
+    )
+    assert said == [[expected, kind] for *_, kind, expected in cases]
+    assert [tier for tier, _ in said] == [
+        tier_for(np.array(p), decision, judged, kind) for p, judged, _, kind, _ in cases
+    ]
 
 
 def test_each_tier_says_what_to_do_and_only_the_lowest_says_nothing_points_to_cancer(site, photo):

@@ -25,8 +25,9 @@ from trainer.calibration import (
 )
 from trainer.datasets import METADATA_FILE as HAM_METADATA
 from trainer.datasets import LabelledImages, load_datasets
-from trainer.decision import choose_thresholds
+from trainer.decision import choose_thresholds, tiers_by_photo_type
 from trainer.distribute import is_chief, strategy_for
+from trainer.evaluate import advice_by_image_type
 from trainer.export import (
     MANIFEST_FILE,
     build_manifest,
@@ -47,6 +48,14 @@ from trainer.model_card import write_model_card
 from trainer.models import build_network
 from trainer.models.heads import Network
 from trainer.ood import is_out_of_distribution, ood_decision, ood_threshold, penultimate_features, with_ood_output
+from trainer.photo_type import (
+    can_learn_photo_type,
+    fitted_photo_type_output,
+    is_clinical,
+    photo_type_decision,
+    photo_types,
+)
+from trainer.predict import ModelOutputs, judge
 from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
 from trainer.splits import Split, make_split
@@ -118,6 +127,7 @@ def build(plan: BuildPlan) -> dict:
     decision = decide(parts, outputs)
     if is_chief(strategy):  # multi-worker: only the chief writes the model folder
         exported_model = add_ood_output(network, parts, decision, plan.quantization)
+        exported_model = add_photo_type_output(exported_model, parts, outputs, decision)
         export_atomically(
             plan.out,
             lambda folder: write_model_folder(
@@ -185,9 +195,14 @@ def baseline_validation_split(split: Split) -> Split:
     return Split(train[:cut], train[cut:], split.test, split.kind, split.seed, note)
 
 
+def network_for(recipe: Recipe) -> Network:
+    """A fresh network of the recipe's architecture and input options."""
+    return build_network(recipe.arch, recipe.upsample, recipe.colour_constancy)
+
+
 def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
     """Train a fresh network (or load ``--weights``) and keep its weights beside the output folder."""
-    network = build_network(plan.recipe.arch, plan.recipe.upsample)
+    network = network_for(plan.recipe)
     if plan.weights:
         network.model.load_weights(plan.weights)
         print(f"reused trained weights {plan.weights}: no training")
@@ -196,7 +211,7 @@ def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
     train, validation = (shown.images, shown.labels), (parts.validation.images, parts.validation.labels)
     strategy = strategy_for(plan.distribute, plan.cpu_replicas)
     with strategy.scope():  # distributed: a twin trains under the strategy, ``network`` stays off it
-        trained = network if plan.distribute == "none" else build_network(plan.recipe.arch, plan.recipe.upsample)
+        trained = network if plan.distribute == "none" else network_for(plan.recipe)
         result = train_model(trained, train, validation, plan.recipe, plan.log_dir, plan.seed, plan.resume)
     if trained is not network:  # predicting and exporting then need no other replica or worker
         network.model.set_weights(trained.model.get_weights())
@@ -212,7 +227,7 @@ def reused_training(plan: BuildPlan) -> TrainingResult:
     if not path.is_file():
         return TrainingResult()
     facts = json.loads(path.read_text())
-    if facts.pop("recipe") != asdict(plan.recipe):
+    if asdict(Recipe(**facts.pop("recipe"))) != asdict(plan.recipe):  # fields added since default alike
         raise ValueError(f"{plan.weights} was trained with another recipe than this build's (see {path})")
     return TrainingResult(**facts)
 
@@ -329,6 +344,28 @@ def add_ood_output(network: Network, parts: Parts, decision: dict, quantization:
     return model
 
 
+def add_photo_type_output(model: keras.Model, parts: Parts, outputs: Outputs, decision: dict) -> keras.Model:
+    """Where training holds both photo types: ``model`` with one more output, the probability of a clinical
+    close-up, fitted on training features; its validation accuracy and each photo type's advice tiers (chosen
+    on the validation photos it routes there) go into ``decision``."""
+    types = parts.train.meta.get("image_type")
+    if not can_learn_photo_type(types):
+        return model
+    model = fitted_photo_type_output(model, parts.train.images, types)
+    clinical_probability = predict(model, parts.validation.images)[-1]
+    decision["photo_type"] = photo_type_decision(clinical_probability, is_clinical(parts.validation.meta["image_type"]))
+    domains = np.asarray(parts.validation.domains())
+    by_type = tiers_by_photo_type(
+        parts.validation.labels,
+        outputs.validation,
+        photo_types(clinical_probability),
+        {domain: domains == domain for domain in sorted(set(domains.tolist()))},
+    )
+    if by_type:
+        decision["tiers_by_photo_type"] = by_type
+    return model
+
+
 def ood_rates(model_outputs: dict[str, tuple[LabelledImages, np.ndarray]], threshold: float) -> dict:
     """Share of images flagged out of distribution, per evaluated part and per image type."""
     rates = {}
@@ -355,10 +392,11 @@ def write_model_folder(
     """Export, check the reloaded export against Keras, and write report, manifest and model card into ``folder``."""
     save_tfjs(exported_model, folder, plan.quantization)
     reloaded = load_tfjs(folder)
-    exported, scores = predict(reloaded, parts.test.images)
+    reloaded_outputs = predict(reloaded, parts.test.images)
+    exported, scores = reloaded_outputs[:2]
     metrics["export"] = {
         "quantization": plan.quantization,
-        "max_abs_probability_difference": verify_export([exported, scores], predict(exported_model, parts.test.images)),
+        "max_abs_probability_difference": verify_export(reloaded_outputs, predict(exported_model, parts.test.images)),
         "test_keras_float32": headline(metrics["test"]),
     }
     metrics["test"] = classification_metrics(parts.test.labels, exported)
@@ -371,12 +409,18 @@ def write_model_folder(
         "threshold": decision["ood"]["threshold"],
         "flagged": ood_rates(evaluated, decision["ood"]["threshold"]),
     }
+    named = ModelOutputs(exported, scores[:, 0], reloaded_outputs[2][:, 0] if len(reloaded_outputs) > 2 else None)
+    judgement = judge(parts.test.images.astype(np.float32), named, decision)
+    metrics["test_advice"] = advice_by_image_type(
+        parts.test.labels, exported, decision, judgement, np.asarray(parts.test.domains())
+    )
     metrics["training"]["build_seconds"] = time.monotonic() - started
     write_report(folder, metrics, parts.test.labels, outputs.test_uncalibrated, exported)
     model_info = {
         "architecture": plan.recipe.arch,
         "input_shape": list(exported_model.input_shape[1:]),
-        "output": "[softmax probabilities in class order (temperature-calibrated), out-of-distribution score]",
+        "output": "[softmax probabilities in class order (temperature-calibrated), out-of-distribution score"
+        + (", probability of a clinical close-up]" if len(exported_model.outputs) > 2 else "]"),
         "parameters": int(exported_model.count_params()),
         "quantization": plan.quantization,
         "recipe": asdict(plan.recipe),

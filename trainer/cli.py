@@ -111,6 +111,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     recipe.add_argument("--epochs", type=_positive_int, help="total epochs")
     recipe.add_argument("--upsample", type=float, help="enlarge the 75x100 input inside the model by this factor")
+    recipe.add_argument(
+        "--colour-constancy",
+        choices=("none", "shades-of-gray"),
+        help="neutralise each photo's illuminant inside the model (Shades of Gray, p=6) before the backbone",
+    )
     recipe.add_argument("--imbalance", choices=IMBALANCE_MODES, help="class weighting")
     recipe.add_argument(
         "--learning-rate", type=float, help="peak learning rate of one replica (scaled by the number of replicas)"
@@ -173,6 +178,7 @@ def make_parser() -> argparse.ArgumentParser:
 RECIPE_FLAGS = (
     "epochs",
     "upsample",
+    "colour_constancy",
     "imbalance",
     "learning_rate",
     "batch_size",

@@ -6,9 +6,13 @@ Advice comes in tiers on the summed probability of the cancer classes (those mar
 - ``urgent``: see a dermatologist promptly; the threshold flags 90% of validation cancers;
 - ``check``: have it checked by a doctor in the coming weeks; the threshold flags 97% of them;
 
-(with image types given, e.g. clinical close-ups and dermoscopic photos, those shares hold for each type's
-validation cancers, since the page cannot tell which kind of photo it got);
+(with image types given, e.g. HAM10000 and MILK10k dermoscopic photos, those shares hold for each type's
+validation cancers);
 - ``routine``: below that; nothing in the photo points to the cancer types the model knows.
+
+A model that tells photo types apart (``trainer.photo_type``) has tiers per photo type as well
+(``tiers_by_photo_type``), each chosen on the validation photos the model routes to that type, and the
+photo gets its type's tiers.
 
 ``not-judged`` replaces the tier when the photo checks (or the out-of-distribution score) say the model
 cannot judge the photo. ``static/js/decision.js`` applies the same rule in the browser.
@@ -67,7 +71,11 @@ def threshold_for_sensitivity(scores: np.ndarray, sensitivity: float) -> float:
 
 def _rates(is_cancer: np.ndarray, score: np.ndarray, threshold: float) -> dict:
     """Sensitivity and specificity of ``score >= threshold`` for cancer, with the counts behind them."""
-    flagged = score >= threshold
+    return _flag_rates(is_cancer, score >= threshold)
+
+
+def _flag_rates(is_cancer: np.ndarray, flagged: np.ndarray) -> dict:
+    """Sensitivity and specificity of ``flagged`` for cancer, with the counts behind them."""
     cancers, others = int(is_cancer.sum()), int((~is_cancer).sum())
     return {
         "sensitivity": float(flagged[is_cancer].mean()) if cancers else None,
@@ -174,8 +182,33 @@ def choose_thresholds(
     }
 
 
-def advice_tiers(decision: dict) -> list[dict]:
-    """The decision's tiers, highest threshold first; a manifest from before tiers has urgent and routine only."""
+def tiers_by_photo_type(
+    labels: np.ndarray, probabilities: np.ndarray, routed: np.ndarray, groups: dict[str, np.ndarray]
+) -> dict[str, list[dict]] | None:
+    """The advice tiers of each photo type, chosen on the validation photos the model routes to it
+    (``routed``: a photo type name per photo), each type's tiers holding their sensitivity on every
+    ``groups`` member among them; None when a type has fewer than ``MIN_GROUP_CANCERS`` validation cancers."""
+    routed = np.asarray(routed)
+    cancer = [i for i, c in enumerate(CLASSES) if c.urgent]
+    types = sorted(set(routed.tolist()))
+    if len(types) < 2 or any(np.isin(labels[routed == kind], cancer).sum() < MIN_GROUP_CANCERS for kind in types):
+        return None
+    return {
+        kind: choose_thresholds(
+            labels[routed == kind],
+            probabilities[routed == kind],
+            groups={name: members[routed == kind] for name, members in groups.items()},
+        )["tiers"]
+        for kind in types
+    }
+
+
+def advice_tiers(decision: dict, photo_type: str | None = None) -> list[dict]:
+    """The decision's tiers (``photo_type``'s own when it has them), highest threshold first; a manifest from
+    before tiers has urgent and routine only."""
+    by_type = decision.get("tiers_by_photo_type") or {}
+    if photo_type in by_type:
+        return sorted(by_type[photo_type], key=lambda tier: tier["min_probability"], reverse=True)
     if "tiers" in decision:
         return sorted(decision["tiers"], key=lambda tier: tier["min_probability"], reverse=True)
     if "urgent_probability" in decision:
@@ -186,15 +219,37 @@ def advice_tiers(decision: dict) -> list[dict]:
     raise ValueError("the manifest's decision block has no advice thresholds (tiers or urgent_probability)")
 
 
-def tier_for(probabilities: np.ndarray, decision: dict, judged: bool) -> str:
-    """The advice tier for one photo's probabilities (7,): a tier name, or ``not-judged`` when not ``judged``."""
+def tier_for(probabilities: np.ndarray, decision: dict, judged: bool, photo_type: str | None = None) -> str:
+    """The advice tier for one photo's probabilities (7,): a tier name (of ``photo_type``'s tiers where the
+    decision has them), or ``not-judged`` when not ``judged``."""
     p = np.asarray(probabilities, dtype=np.float64)
     if p.shape != (NUM_CLASSES,):
         raise ValueError(f"expected {NUM_CLASSES} probabilities, got shape {p.shape}")
     if not judged:
         return NOT_JUDGED
     score = float(cancer_probability(p, cancer_indices(decision)))
-    for tier in advice_tiers(decision):
+    for tier in advice_tiers(decision, photo_type):
         if score >= tier["min_probability"]:
             return tier["name"]
     raise ValueError(f"no advice tier starts at or below {score}: the lowest tier must have min_probability 0")
+
+
+def advice_rates(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    decision: dict,
+    judged: np.ndarray,
+    photo_type: np.ndarray | None = None,
+) -> dict:
+    """What the page's advice does on labelled photos: the share given each tier or ``not-judged``, and for
+    each tier, the sensitivity and specificity for cancer of "this tier or a higher one" among judged photos."""
+    labels, probabilities = _check_labelled("advice", labels, probabilities)
+    kinds = [None] * len(labels) if photo_type is None else list(photo_type)
+    tiers = np.array([tier_for(p, decision, bool(j), k) for p, j, k in zip(probabilities, judged, kinds)])
+    is_cancer = np.isin(labels, cancer_indices(decision))
+    names = [tier["name"] for tier in advice_tiers(decision)]
+    rates: dict = {"images": len(labels), "share": {n: float((tiers == n).mean()) for n in [*names, NOT_JUDGED]}}
+    judged = np.asarray(judged, dtype=bool)
+    for depth, name in enumerate(names[:-1]):
+        rates[name] = _flag_rates(is_cancer[judged], np.isin(tiers, names[: depth + 1])[judged])
+    return rates

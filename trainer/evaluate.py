@@ -7,31 +7,56 @@ from pathlib import Path
 import numpy as np
 
 from trainer.datasets import LabelledFile, read_labelled_files, read_labels_csv
+from trainer.decision import advice_rates
 from trainer.metrics import classification_metrics, metrics_by_group
-from trainer.ood import is_out_of_distribution
-from trainer.predict import ExportedModel
+from trainer.photo_type import PHOTO_TYPES
+from trainer.predict import ExportedModel, Judgement, judge
 from trainer.preprocess import preprocess_file
 
 
 def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
     """Metrics of ``model`` on labelled files, decoded and preprocessed as the browser does, overall and per
-    image type and skin tone; for a model with an OOD output and threshold, also the share of these lesion
-    images it would not judge."""
+    image type and skin tone; with the page's decision rules, what its advice does per image type; for a model
+    with an OOD output and threshold, the share of these lesion images it would not judge; for one with a
+    photo-type output, which type it says per image type."""
     inputs = np.stack([preprocess_file(f.path) for f in files])
     labels = np.array([f.label for f in files])
     domains = np.array([f.domain() for f in files])
-    probabilities, scores = model.predict_outputs(inputs)
-    metrics = classification_metrics(labels, probabilities)
+    outputs = model.predict_outputs(inputs)
+    decision = model.manifest.get("decision", {})
+    judgement = judge(inputs, outputs, decision)
+    metrics = classification_metrics(labels, outputs.probabilities)
     groupings = {"image_type": domains.tolist(), "skin_tone": [f.meta.get("skin_tone", "") for f in files]}
-    metrics["groups"] = metrics_by_group(labels, probabilities, groupings)
-    ood = model.manifest.get("decision", {}).get("ood")
-    if ood and scores is not None:
-        flagged = is_out_of_distribution(scores, ood["threshold"])
-        by_type = {d: float(flagged[domains == d].mean()) for d in sorted(set(domains.tolist()))}
-        metrics["out_of_distribution"] = {"threshold": ood["threshold"], "rate": float(flagged.mean())} | {
-            "rate_by_image_type": by_type
+    metrics["groups"] = metrics_by_group(labels, outputs.probabilities, groupings)
+    if "urgent_classes" in decision:
+        metrics["advice"] = advice_by_image_type(labels, outputs.probabilities, decision, judgement, domains)
+    if judgement.out_of_distribution is not None:
+        flagged = judgement.out_of_distribution
+        metrics["out_of_distribution"] = {
+            "threshold": decision["ood"]["threshold"],
+            "rate": float(flagged.mean()),
+            "rate_by_image_type": {d: float(flagged[domains == d].mean()) for d in sorted(set(domains.tolist()))},
+        }
+    if judgement.photo_types is not None:
+        said = judgement.photo_types
+        metrics["photo_type_said"] = {
+            d: {kind: float((said[domains == d] == kind).mean()) for kind in PHOTO_TYPES}
+            for d in sorted(set(domains.tolist()))
         }
     return metrics
+
+
+def advice_by_image_type(
+    labels: np.ndarray, probabilities: np.ndarray, decision: dict, judgement: Judgement, domains: np.ndarray
+) -> dict:
+    """:func:`trainer.decision.advice_rates` of the page's advice, over all photos and per image type."""
+
+    def rates(members: np.ndarray) -> dict:
+        kinds = None if judgement.photo_types is None else judgement.photo_types[members]
+        return advice_rates(labels[members], probabilities[members], decision, judgement.judged[members], kinds)
+
+    everything = np.ones(len(labels), dtype=bool)
+    return {"all": rates(everything)} | {d: rates(domains == d) for d in sorted(set(domains.tolist()))}
 
 
 def evaluate_folder(

@@ -46,7 +46,8 @@ QUANTIZATION_MAPS: dict[str, dict | None] = {
 }
 # The OOD score's layers (trainer/ood.py) stay float32: their weights scale with the inverse standard deviation
 # of the features, which can exceed float16's range, and they are small (about 70 000 weights for 256 features).
-FLOAT32_LAYER_PREFIX = "ood_"
+# So does the photo-type unit (trainer/photo_type.py, 1 281 weights), fitted after the weights were rounded.
+FLOAT32_LAYER_PREFIXES = ("ood_", "photo_type")
 # What a faithful export must reproduce. The Keras model it is compared with has its weights rounded as the
 # export stores them (:func:`round_like_export`), so only float arithmetic separates the two; a broken export
 # (wrong weights or topology) misses by far. What quantisation costs is reported apart, as metrics.
@@ -94,16 +95,16 @@ def library_versions() -> dict[str, str]:
 
 def quantization_map(model: keras.Model, quantization: str) -> dict | None:
     """The converter's quantisation map for ``model``: :data:`QUANTIZATION_MAPS`, except that the weights of
-    layers named ``FLOAT32_LAYER_PREFIX*`` stay float32."""
+    layers named ``FLOAT32_LAYER_PREFIXES*`` stay float32."""
     base = QUANTIZATION_MAPS[quantization]
     names = [weight.name.split(":")[0] for weight in model.weights]
-    if base is None or not any(name.startswith(FLOAT32_LAYER_PREFIX) for name in names):
+    if base is None or not any(name.startswith(FLOAT32_LAYER_PREFIXES) for name in names):
         return base
     uint8 = base.get("uint8", [])
     float16 = [
         name
         for name in names
-        if not name.startswith(FLOAT32_LAYER_PREFIX) and not any(fnmatch(name, pattern) for pattern in uint8)
+        if not name.startswith(FLOAT32_LAYER_PREFIXES) and not any(fnmatch(name, pattern) for pattern in uint8)
     ]
     return {**base, "float16": float16}
 
@@ -174,21 +175,34 @@ def verify_export(exported: np.ndarray | list[np.ndarray], reference: np.ndarray
     """Compare the reloaded export's outputs with those of the Keras model it was saved from (weights rounded
     by :func:`round_like_export`); raise if they disagree.
 
-    Outputs are the probabilities, or ``[probabilities, ood_score]`` for a model with an OOD output.
-    Returns the largest probability difference.
+    Outputs are the probabilities, or ``[probabilities, ood_score]`` for a model with an OOD output, then
+    ``photo_type`` for a model that tells photo types apart. Returns the largest probability difference.
     """
-    if isinstance(reference, list) != isinstance(exported, list):
+    exported = exported if isinstance(exported, list) else [exported]
+    reference = reference if isinstance(reference, list) else [reference]
+    if len(exported) != len(reference):
         raise ExportError("the exported model and the Keras model have different numbers of outputs")
-    if isinstance(reference, list):
+    if len(reference) > 1:
         _verify_ood_scores(exported[1], reference[1])
-        exported, reference = exported[0], reference[0]
+    if len(reference) > 2:
+        _verify_probabilities("photo type", exported[2], reference[2])
+    return _verify_probabilities("class", exported[0], reference[0])
+
+
+def _choice(probabilities: np.ndarray) -> np.ndarray:
+    """The top class of softmax rows, or the side of 0.5 of one sigmoid output."""
+    return probabilities.argmax(axis=1) if probabilities.shape[-1] > 1 else np.ravel(probabilities) >= 0.5
+
+
+def _verify_probabilities(name: str, exported: np.ndarray, reference: np.ndarray) -> float:
+    """Raise if exported probabilities differ from the Keras ones, or the choice made from them changes too often."""
     difference = float(np.abs(exported - reference).max())
-    agreement = float((exported.argmax(axis=1) == reference.argmax(axis=1)).mean())
+    agreement = float((_choice(exported) == _choice(reference)).mean())
     max_difference, min_agreement = EXPORT_TOLERANCE
     if difference > max_difference or agreement < min_agreement:
         raise ExportError(
-            f"exported model differs from Keras (max |dp| {difference:.2e}, top-class agreement {agreement:.3f}; "
-            f"allowed {max_difference} and {min_agreement}): the export is broken; "
+            f"exported model's {name} probabilities differ from Keras (max |dp| {difference:.2e}, agreement "
+            f"{agreement:.3f}; allowed {max_difference} and {min_agreement}): the export is broken; "
             "the previous model folder is untouched"
         )
     return difference

@@ -176,9 +176,29 @@ def metric_definitions(manifest: dict, metrics: dict) -> list[Block]:
             f"{decision['urgent_rule']}; validation sensitivity {fraction(decision['validation_urgent_sensitivity'])}, "
             f"specificity {fraction(decision['validation_urgent_specificity'])})."
         )
+    if "photo_type" in decision:
+        items.append(_photo_type_item(decision))
     if "image_checks" in decision:
         items.append(f"Photo checks: {decision['image_checks']['rule']}.")
     return [{"text": "Thresholds were chosen on the validation split, never on the test split."}, {"list": items}]
+
+
+def _photo_type_item(decision: dict) -> str:
+    """The photo-type rule, how often it was right on validation, and each type's advice thresholds."""
+    rule, measured = decision["photo_type"], decision["photo_type"]["validation"]
+    item = (
+        f"Photo type: {rule['rule']}. On validation it recognised {percent(measured['clinical_recall'])} of "
+        f"clinical close-ups and {percent(measured['dermoscopic_recall'])} of dermoscopic images."
+    )
+    for kind, tiers in decision.get("tiers_by_photo_type", {}).items():
+        shown = [
+            f"{tier['name']} from {fraction(tier['min_probability'])} (validation sensitivity "
+            f"{fraction(tier['validation']['sensitivity'])}, specificity {fraction(tier['validation']['specificity'])})"
+            for tier in tiers
+            if "validation" in tier
+        ]
+        item += f" {kind.capitalize()} photos: {'; '.join(shown)}."
+    return item
 
 
 def evaluation_data(metrics: dict) -> list[Block]:

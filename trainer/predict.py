@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from trainer.decision import tier_for
 from trainer.export import MANIFEST_FILE, load_tfjs
 from trainer.image_checks import flags
-from trainer.ood import is_out_of_distribution
+from trainer.models.heads import PROBABILITIES_OUTPUT
+from trainer.ood import OOD_OUTPUT, is_out_of_distribution
+from trainer.photo_type import PHOTO_TYPE_OUTPUT, photo_types
 from trainer.preprocess import PREPROCESSING_SPEC, preprocess_file
 
 
@@ -32,27 +35,60 @@ def read_manifest(model_dir: str | Path) -> dict:
     return manifest
 
 
+class ModelOutputs(NamedTuple):
+    """What an exported model computes for a batch: probabilities (N, 7), and where it has those outputs, the
+    OOD score (N,) and the probability of a clinical close-up (N,)."""
+
+    probabilities: np.ndarray
+    ood_scores: np.ndarray | None
+    clinical_probability: np.ndarray | None
+
+
+class Judgement(NamedTuple):
+    """What the page makes of a batch of photos besides the probabilities."""
+
+    failed_checks: dict[str, np.ndarray]  # "<statistic>:<min|max>" -> per photo, the check failed
+    out_of_distribution: np.ndarray | None  # per photo; None without an OOD output and threshold
+    photo_types: np.ndarray | None  # per photo, "clinical" or "dermoscopic"; None without that output
+    judged: np.ndarray  # per photo: no check failed and not out of distribution
+
+
+def judge(inputs: np.ndarray, outputs: ModelOutputs, decision: dict) -> Judgement:
+    """The photo checks, the out-of-distribution verdict and the photo type, as the page applies them."""
+    ood = decision.get("ood")
+    scores, clinical = outputs.ood_scores, outputs.clinical_probability
+    failed = flags(inputs, decision.get("image_checks", {}))
+    unusual = is_out_of_distribution(scores, ood["threshold"]) if ood and scores is not None else None
+    judged = np.ones(len(inputs), dtype=bool)
+    for flagged in [*failed.values(), *([] if unusual is None else [unusual])]:
+        judged &= ~np.asarray(flagged, dtype=bool)
+    kinds = photo_types(clinical) if clinical is not None and "photo_type" in decision else None
+    return Judgement(failed, unusual, kinds, judged)
+
+
 class ExportedModel:
-    """An exported model folder loaded for inference: probabilities, and the OOD score where it has one."""
+    """An exported model folder loaded for inference: probabilities, and the OOD score and photo type where
+    it has those outputs."""
 
     def __init__(self, model_dir: str | Path) -> None:
         self.manifest = read_manifest(model_dir)
         self.codes = [c["code"] for c in self.manifest["classes"]]
         self.model = load_tfjs(model_dir)
-        self.has_ood_output = len(self.model.outputs) == 2
-        if "ood" in self.manifest.get("decision", {}) and not self.has_ood_output:
-            raise ModelFolderError(f"{model_dir}: the manifest sets an OOD threshold but the model has no OOD output")
+        decision = self.manifest.get("decision", {})
+        for rule, output in (("ood", OOD_OUTPUT), ("photo_type", PHOTO_TYPE_OUTPUT)):
+            if rule in decision and output not in self.model.output_names:
+                raise ModelFolderError(f"{model_dir}: the manifest has a {rule} rule but the model no {output} output")
 
-    def predict_outputs(self, inputs: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray | None]:
-        """Probabilities (N, 7) and OOD scores (N,), None without an OOD output, for float32 inputs (N, 75, 100, 3)."""
+    def predict_outputs(self, inputs: np.ndarray, batch_size: int = 64) -> ModelOutputs:
+        """The model's outputs for float32 inputs (N, 75, 100, 3)."""
         outputs = self.model.predict(inputs.astype(np.float32), batch_size=batch_size, verbose=0)
-        if self.has_ood_output:
-            return outputs[0], outputs[1][:, 0]
-        return outputs, None
+        named = dict(zip(self.model.output_names, outputs if isinstance(outputs, list) else [outputs]))
+        extra = (named.get(name) for name in (OOD_OUTPUT, PHOTO_TYPE_OUTPUT))
+        return ModelOutputs(named[PROBABILITIES_OUTPUT], *(None if v is None else v[:, 0] for v in extra))
 
     def predict_arrays(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probabilities (N, 7) for preprocessed float32 inputs (N, 75, 100, 3)."""
-        return self.predict_outputs(inputs, batch_size)[0]
+        return self.predict_outputs(inputs, batch_size).probabilities
 
     def predict_files(self, paths: list[str | Path]) -> dict[str, dict[str, float]]:
         """``{path: {code: probability}}`` for image files, preprocessed as the browser does."""
@@ -63,25 +99,24 @@ class ExportedModel:
         """What the page shows for each image file (the ``predict --json`` output, docs/ood.md)::
 
         {path: {"probabilities": {code: p}, "ood_score": s | None, "out_of_distribution": bool | None,
-                "failed_photo_checks": ["<statistic>:<min|max>", ...], "tier": "urgent|check|routine|not-judged"}}
+                "photo_type": "dermoscopic|clinical" | None, "failed_photo_checks": ["<statistic>:<min|max>", ...],
+                "tier": "urgent|check|routine|not-judged"}}
         """
         inputs = np.stack([preprocess_file(p) for p in paths])
-        probabilities, scores = self.predict_outputs(inputs)
+        outputs = self.predict_outputs(inputs)
         decision = self.manifest.get("decision", {})
-        failed = flags(inputs, decision.get("image_checks", {}))
-        ood = decision.get("ood")
-        unusual = is_out_of_distribution(scores, ood["threshold"]) if ood and scores is not None else None
+        judgement = judge(inputs, outputs, decision)
         results = {}
         for i, path in enumerate(paths):
-            failed_checks = [name for name, flagged in failed.items() if flagged[i]]
-            out_of_distribution = None if unusual is None else bool(unusual[i])
-            judged = not failed_checks and not out_of_distribution
+            unusual, kind = judgement.out_of_distribution, judgement.photo_types
+            photo_type = None if kind is None else str(kind[i])
             results[str(path)] = {
-                "probabilities": dict(zip(self.codes, map(float, probabilities[i]))),
-                "ood_score": None if scores is None else float(scores[i]),
-                "out_of_distribution": out_of_distribution,
-                "failed_photo_checks": failed_checks,
-                "tier": tier_for(probabilities[i], decision, judged),
+                "probabilities": dict(zip(self.codes, map(float, outputs.probabilities[i]))),
+                "ood_score": None if outputs.ood_scores is None else float(outputs.ood_scores[i]),
+                "out_of_distribution": None if unusual is None else bool(unusual[i]),
+                "photo_type": photo_type,
+                "failed_photo_checks": [name for name, flagged in judgement.failed_checks.items() if flagged[i]],
+                "tier": tier_for(outputs.probabilities[i], decision, bool(judgement.judged[i]), photo_type),
             }
         return results
 
@@ -94,5 +129,6 @@ def format_assessments(results: dict[str, dict], as_json: bool) -> str:
     for path, result in results.items():
         ranked = sorted(result["probabilities"].items(), key=lambda item: -item[1])
         score = "" if result["ood_score"] is None else f"; OOD score {result['ood_score']:.4g}"
-        lines.append(f"{path}: {result['tier']}{score}; " + ", ".join(f"{code} {p:.3f}" for code, p in ranked))
+        kind = "" if result["photo_type"] is None else f"; {result['photo_type']} photo"
+        lines.append(f"{path}: {result['tier']}{score}{kind}; " + ", ".join(f"{code} {p:.3f}" for code, p in ranked))
     return "\n".join(lines)

@@ -17,6 +17,7 @@ class Recipe:
 
     arch: str = "efficientnet-lite0"
     upsample: float = 1.0
+    colour_constancy: str = "none"  # or "shades-of-gray": a normalisation layer at the model's input
     epochs: int = 12
     head_epochs: int = 2
     batch_size: int = 32

@@ -97,13 +97,14 @@ function sizeNotes(bitmap, size) {
 async function classifyBox(box, startedAt) {
   const { manifest, preprocessor, classifier } = await ready;
   const input = preprocessor.fromBitmap(current.bitmap, box);
-  const { probabilities, oodScore } = classifier.classify(input);
+  const { probabilities, oodScore, clinicalProbability } = classifier.classify(input);
   const statistics = imageStatistics(input, preprocessor.width, preprocessor.height);
   const warnings = photoWarnings(statistics, manifest.decision?.image_checks);
   showPreview(input, preprocessor.width, preprocessor.height);
   const assessment = assess(manifest.classes, probabilities, manifest.decision, {
     photoChecksFailed: warnings.length > 0,
     oodScore,
+    clinicalProbability,
   });
   renderResults(manifest.classes, probabilities, assessment, manifest.decision, warnings.length);
   // A photo the model cannot judge gets no map: it would name the top class.
@@ -132,6 +133,7 @@ async function classifyBox(box, startedAt) {
     lastInput: input,
     lastProbabilities: probabilities,
     lastOodScore: oodScore,
+    lastClinicalProbability: clinicalProbability,
     lastCropBox: { ...box },
     lastStatistics: statistics,
     lastWarnings: warnings,

@@ -5,7 +5,9 @@
  *   `tiers` (highest `min_probability` first) that it reaches, e.g. "urgent", "check", "routine";
  *   a manifest without `tiers` has "urgent" (from `urgent_probability`) and "routine" only;
  *   "not-judged" instead when the photo checks failed or the photo is out of distribution;
- * - uncertain: the top probability is below `uncertain_below` (no lesion type is named).
+ * - uncertain: the top probability is below `uncertain_below` (no lesion type is named);
+ * - photo type: for a model with a `photo_type` output, "clinical" (an ordinary close-up) or
+ *   "dermoscopic"; the photo then gets its type's tiers from `tiers_by_photo_type`.
  */
 
 export const NOT_JUDGED = 'not-judged';
@@ -25,16 +27,33 @@ export const NOT_JUDGED = 'not-judged';
  * @property {boolean} urgent the summed probability reaches the "urgent" tier's threshold
  * @property {number} urgentProbability summed probability of the urgent classes
  * @property {boolean} uncertain
+ * @property {string | null} photoType the photo type the model says it got, null without a rule
  */
 
 /**
- * The decision's tiers, highest threshold first.
+ * The photo type the model's `photo_type` output says (`trainer/photo_type.py: photo_types`).
  * @param {object} decision
+ * @param {number | null | undefined} clinicalProbability
+ * @returns {string | null} "clinical" or "dermoscopic"; null without the output or the rule
+ */
+export function photoTypeOf(decision, clinicalProbability) {
+  const rule = decision.photo_type;
+  if (!rule || !Number.isFinite(clinicalProbability)) return null;
+  const [dermoscopic, clinical] = rule.types;
+  return clinicalProbability >= rule.clinical_from ? clinical : dermoscopic;
+}
+
+/**
+ * The decision's tiers (the photo type's own where it has them), highest threshold first.
+ * @param {object} decision
+ * @param {string | null} [photoType]
  * @returns {Tier[]}
  */
-export function adviceTiers(decision) {
-  if (Array.isArray(decision.tiers)) {
-    return [...decision.tiers].sort((a, b) => b.min_probability - a.min_probability);
+export function adviceTiers(decision, photoType = null) {
+  const own = photoType ? decision.tiers_by_photo_type?.[photoType] : undefined;
+  const tiers = own ?? decision.tiers;
+  if (Array.isArray(tiers)) {
+    return [...tiers].sort((a, b) => b.min_probability - a.min_probability);
   }
   if (Number.isFinite(decision.urgent_probability)) {
     return [
@@ -64,9 +83,10 @@ export function isOutOfDistribution(decision, photo) {
  * @param {Array<{code: string}>} classes manifest order
  * @param {number[]} probabilities same order
  * @param {object} [decision] the manifest's `decision` block
- * @param {{photoChecksFailed?: boolean, outOfDistribution?: boolean, oodScore?: number | null}}
- *   [photo] what the photo checks said, and the model's out-of-distribution score (judged by
- *   `decision.ood.threshold`) or the verdict on it; a failed check or an unusual photo is not judged
+ * @param {{photoChecksFailed?: boolean, outOfDistribution?: boolean, oodScore?: number | null,
+ *   clinicalProbability?: number | null}} [photo] what the photo checks said, the model's
+ *   out-of-distribution score (judged by `decision.ood.threshold`) or the verdict on it, and its
+ *   photo-type output; a failed check or an unusual photo is not judged
  * @returns {Assessment | null} null when the manifest has no decision rules
  */
 export function assess(classes, probabilities, decision, photo = {}) {
@@ -76,7 +96,8 @@ export function assess(classes, probabilities, decision, photo = {}) {
     (sum, lesion, i) => (urgentCodes.has(lesion.code) ? sum + probabilities[i] : sum),
     0,
   );
-  const tiers = adviceTiers(decision);
+  const photoType = photoTypeOf(decision, photo.clinicalProbability);
+  const tiers = adviceTiers(decision, photoType);
   const reached = tiers.find((tier) => urgentProbability >= tier.min_probability);
   if (!reached) throw new Error('The model manifest has no advice tier starting at 0.');
   const judged = !photo.photoChecksFailed && !isOutOfDistribution(decision, photo);
@@ -87,5 +108,6 @@ export function assess(classes, probabilities, decision, photo = {}) {
     urgent: reached.name === 'urgent',
     urgentProbability,
     uncertain: Math.max(...probabilities) < (decision.uncertain_below ?? 0),
+    photoType,
   };
 }

@@ -30,3 +30,37 @@ class AlignedResizing extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(AlignedResizing);
+
+/** Shades of Gray colour constancy: the illuminant, a per-channel power mean, scaled to neutral grey. */
+class ShadesOfGray extends tf.layers.Layer {
+  static className = 'ShadesOfGray';
+
+  constructor(config) {
+    super(config);
+    this.power = config.power;
+  }
+
+  computeOutputShape(inputShape) {
+    return inputShape;
+  }
+
+  call(inputs) {
+    return tf.tidy(() => {
+      const images = Array.isArray(inputs) ? inputs[0] : inputs;
+      const illuminant = images
+        .div(255)
+        .pow(this.power)
+        .mean([1, 2], true)
+        .pow(1 / this.power);
+      const length = illuminant.square().sum(-1, true).sqrt();
+      const gain = length.div(illuminant.mul(Math.sqrt(3)).add(1e-6));
+      return images.mul(gain).clipByValue(0, 255);
+    });
+  }
+
+  getConfig() {
+    return { ...super.getConfig(), power: this.power };
+  }
+}
+
+tf.serialization.registerClass(ShadesOfGray);

@@ -179,11 +179,19 @@ async function selectBackend() {
 }
 
 /**
+ * @typedef {object} Classification
+ * @property {number[]} probabilities class probabilities, manifest order
+ * @property {number | null} oodScore the output the manifest's `decision.ood.output` names, null
+ *   for a model without it
+ * @property {number | null} clinicalProbability the output `decision.photo_type.output` names
+ */
+
+/**
  * @typedef {object} Classifier
  * @property {string} backend TF.js backend name ('wasm', 'cpu' or 'webgl')
  * @property {(input: Float32Array) => number[]} predict class probabilities, manifest order
- * @property {(input: Float32Array) => {probabilities: number[], oodScore: number | null}} classify
- *   the probabilities and, for a model with a second output, its out-of-distribution score
+ * @property {(input: Float32Array) => Classification} classify the probabilities and, for a model
+ *   with those outputs, its out-of-distribution score and probability of a clinical close-up
  * @property {object} model the TF.js LayersModel (its first output: class probabilities)
  */
 
@@ -223,15 +231,18 @@ export async function loadClassifier(manifest, inputSize) {
 
   /**
    * @param {Float32Array} input height * width * 3 RGB values
-   * @returns {{probabilities: number[], oodScore: number | null}}
+   * @returns {Classification}
    */
   function classify(input) {
     return tf.tidy(() => {
       const batch = tf.tensor4d(input, [1, height, width, 3], 'float32');
-      const [probabilities, oodScore] = [model.predict(batch)].flat();
+      const outputs = [model.predict(batch)].flat();
+      const named = new Map(model.outputNames.map((name, i) => [name, outputs[i]]));
+      const first = (name) => (named.has(name) ? named.get(name).dataSync()[0] : null);
       return {
-        probabilities: Array.from(probabilities.dataSync()),
-        oodScore: oodScore ? oodScore.dataSync()[0] : null,
+        probabilities: Array.from(outputs[0].dataSync()),
+        oodScore: first(manifest.decision?.ood?.output),
+        clinicalProbability: first(manifest.decision?.photo_type?.output),
       };
     });
   }

@@ -9,6 +9,8 @@
  *   decision.js), when the manifest has decision rules; absent otherwise;
  * - `#results[data-urgent]`, `#results[data-uncertain]`: "true"/"false" when the manifest has
  *   decision rules, absent otherwise; `#results[data-photo-warnings]`: count;
+ * - `#results[data-photo-type]`: "clinical" or "dermoscopic" for a model that tells photo types
+ *   apart, absent otherwise; `#photo-type` says it when the photo is judged;
  * - `#show-output[aria-expanded]`: the "show the model's output anyway" control, shown when the
  *   photo cannot be judged; `#model-output` holds the bars.
  */
@@ -122,6 +124,16 @@ const WATCH_FOR =
  * @property {string} label heading of the guidance box
  * @property {string} guidance what to do, by tier
  */
+
+/** What the page says about the photo type the model thinks it got (decision.js: photoTypeOf). */
+const PHOTO_TYPE_NOTES = {
+  clinical:
+    'The model takes this for an ordinary close-up photo (not taken through a dermatoscope) and ' +
+    'uses the advice levels that were checked on such photos.',
+  dermoscopic:
+    'The model takes this for a dermatoscope photo (taken through a skin microscope) and uses ' +
+    'the advice levels that were checked on such photos.',
+};
 
 /**
  * Guidance by advice tier. Only "routine", below every threshold, says that nothing points to
@@ -260,6 +272,7 @@ export function setUpModelOutput() {
  * @param {number} photoWarnings how many photo checks failed
  */
 export function renderResults(classes, probabilities, assessment, decision, photoWarnings) {
+  const results = byId('results');
   const ranked = classes
     .map((lesion, i) => ({ lesion, p: probabilities[i] }))
     .sort((a, b) => b.p - a.p);
@@ -272,11 +285,15 @@ export function renderResults(classes, probabilities, assessment, decision, phot
   byId('guidance-label').textContent = said.label;
 
   const judged = assessment?.judged ?? true;
+  const photoType = byId('photo-type');
+  photoType.textContent = judged ? (PHOTO_TYPE_NOTES[assessment?.photoType] ?? '') : '';
+  photoType.hidden = !photoType.textContent;
+  if (assessment?.photoType) results.dataset.photoType = assessment.photoType;
+  else delete results.dataset.photoType;
   byId('show-output').hidden = judged;
   byId('output-caveat').hidden = judged;
   showModelOutput(judged);
 
-  const results = byId('results');
   if (assessment) {
     results.dataset.tier = assessment.tier;
     results.dataset.urgent = String(assessment.urgent);

@@ -21,6 +21,6 @@ def build_compact_cnn(widths: tuple[int, ...] = (32, 64, 128, 192)) -> Network:
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.ReLU()(x)
         x = keras.layers.MaxPooling2D(padding="same")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     x = keras.layers.Dropout(0.3)(x)
     return Network(keras.Model(inputs, softmax_output(x), name="compact_cnn"))

@@ -10,7 +10,7 @@ import numpy as np
 
 from trainer.keras_backend import keras
 from trainer.models.heads import Network, image_input, softmax_output
-from trainer.models.layers import AlignedResizing
+from trainer.models.layers import AlignedResizing, ShadesOfGray
 from trainer.models.torch_weights import load_legacy_state_dict
 from trainer.preprocess import INPUT_HEIGHT, INPUT_WIDTH
 
@@ -102,24 +102,37 @@ def _set_bn(layer: keras.layers.Layer, state: dict, prefix: str) -> None:
     )
 
 
-def build_efficientnet_lite0(upsample: float = 1.0) -> Network:
+COLOUR_CONSTANCY = ("none", "shades-of-gray")
+
+
+def build_efficientnet_lite0(upsample: float = 1.0, colour_constancy: str = "none") -> Network:
     """EfficientNet-Lite0 (ImageNet weights) with the seed's transfer head, and how to export it."""
-    model = efficientnet_lite0_classifier(upsample=upsample)
+    model = efficientnet_lite0_classifier(upsample=upsample, colour_constancy=colour_constancy)
     load_imagenet_weights(model)
     backbone = [layer for layer in model.layers if layer.name.startswith(BACKBONE_PREFIX)]
-    return Network(model, backbone, lambda trained: fold_batch_norms(trained, upsample))
+    return Network(model, backbone, lambda trained: fold_batch_norms(trained, upsample, colour_constancy))
 
 
 def efficientnet_lite0_classifier(
-    head_units: int = 256, dropout: float = 0.3, fold_bn: bool = False, upsample: float = 1.0
+    head_units: int = 256,
+    dropout: float = 0.3,
+    fold_bn: bool = False,
+    upsample: float = 1.0,
+    colour_constancy: str = "none",
 ) -> keras.Model:
     """EfficientNet-Lite0 with the seed's transfer-learning head: dropout, batch norm, Dense 256, Dense 7.
 
-    ``upsample`` > 1 enlarges the 75x100 input inside the model, so the ImageNet filters see the
-    lesion nearer the scale they learnt (the page still sends 75x100).
+    ``colour_constancy`` "shades-of-gray" first neutralises each photo's illuminant (a normalisation,
+    so it lives in the model like the others). ``upsample`` > 1 enlarges the 75x100 input inside the
+    model, so the ImageNet filters see the lesion nearer the scale they learnt (the page still sends
+    75x100).
     """
+    if colour_constancy not in COLOUR_CONSTANCY:
+        raise ValueError(f"unknown colour constancy {colour_constancy!r}; choose from {COLOUR_CONSTANCY}")
     inputs = image_input()
     x = inputs
+    if colour_constancy == "shades-of-gray":
+        x = ShadesOfGray(name="colour_constancy")(x)
     if upsample != 1.0:
         size = (round(INPUT_HEIGHT * upsample), round(INPUT_WIDTH * upsample))
         x = AlignedResizing(*size, name="upsample")(x)
@@ -138,13 +151,13 @@ def _bn_scale_shift(bn: keras.layers.BatchNormalization) -> tuple[np.ndarray, np
     return scale, beta - mean * scale
 
 
-def fold_batch_norms(model: keras.Model, upsample: float = 1.0) -> keras.Model:
+def fold_batch_norms(model: keras.Model, upsample: float = 1.0, colour_constancy: str = "none") -> keras.Model:
     """The same function without batch-norm layers: each BN folded into its neighbouring weights.
 
     Folded kernels have comparable per-channel ranges, which is what lets the TF.js export
     quantise them to uint8 without wrecking the predictions (unfolded, it does).
     """
-    folded = efficientnet_lite0_classifier(fold_bn=True, upsample=upsample)
+    folded = efficientnet_lite0_classifier(fold_bn=True, upsample=upsample, colour_constancy=colour_constancy)
     for layer in folded.layers:
         if not layer.weights:
             continue

@@ -10,6 +10,8 @@ from trainer.info import NUM_CLASSES
 from trainer.keras_backend import keras, tf
 from trainer.preprocess import CHANNELS, INPUT_HEIGHT, INPUT_WIDTH
 
+PROBABILITIES_OUTPUT = "probabilities"
+
 
 def image_input() -> keras.Input:
     """The model input: float32 RGB pixels 0..255, (75, 100, 3)."""
@@ -19,7 +21,7 @@ def image_input() -> keras.Input:
 def softmax_output(features: tf.Tensor) -> tf.Tensor:
     """Linear ``logits`` Dense then a separate softmax activation."""
     logits = keras.layers.Dense(NUM_CLASSES, name="logits")(features)
-    return keras.layers.Activation("softmax", name="probabilities")(logits)
+    return keras.layers.Activation("softmax", name=PROBABILITIES_OUTPUT)(logits)
 
 
 @dataclass

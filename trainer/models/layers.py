@@ -27,4 +27,27 @@ class AlignedResizing(keras.layers.Layer):
         return super().get_config() | {"height": self.height, "width": self.width}
 
 
-CUSTOM_OBJECTS = {"AlignedResizing": AlignedResizing}
+class ShadesOfGray(keras.layers.Layer):
+    """Shades of Gray colour constancy (Finlayson and Trezzi 2004) on RGB 0..255 images.
+
+    Each image's illuminant is the Minkowski ``power``-mean of each channel; every channel is scaled
+    so that the illuminant becomes neutral grey of the same length (as the ISIC 2019 winners did, with
+    ``power`` 6), then clipped to 0..255. Its TF.js twin computes the same in the browser.
+    """
+
+    def __init__(self, power: float = 6.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.power = float(power)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        scaled = inputs / 255.0
+        illuminant = tf.reduce_mean(scaled**self.power, axis=(1, 2), keepdims=True) ** (1.0 / self.power)
+        length = tf.sqrt(tf.reduce_sum(illuminant**2, axis=-1, keepdims=True))
+        gain = length / (illuminant * 3.0**0.5 + 1e-6)
+        return tf.clip_by_value(inputs * gain, 0.0, 255.0)
+
+    def get_config(self) -> dict:
+        return super().get_config() | {"power": self.power}
+
+
+CUSTOM_OBJECTS = {"AlignedResizing": AlignedResizing, "ShadesOfGray": ShadesOfGray}
