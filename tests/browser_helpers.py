@@ -50,6 +50,19 @@ def editable_copy(model_dir: Path, parent: Path) -> Path:
     return copy
 
 
+def copy_judging_every_photo(model_dir: Path, parent: Path) -> Path:
+    """An editable copy of ``model_dir`` whose manifest has no out-of-distribution rule.
+
+    Generated test photos are unusual to a real model (its OOD score marks them all not judged); tests of
+    what the page shows for a judged photo, or of its saliency map, serve this copy instead.
+    """
+    copy = editable_copy(model_dir, parent)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest.get("decision", {}).pop("ood", None)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
 class EditableSite:
     """A page served from an editable copy of the model folder (see :func:`editable_copy`)."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import classify_file
+from tests.browser_helpers import classify_file, copy_judging_every_photo
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, write_exif_rotated_jpeg, write_gray_jpeg, write_rgb, write_rgba_png
 from trainer.info import CLASS_CODES
@@ -23,6 +23,12 @@ pytestmark = pytest.mark.browser
 
 RELATIVE_TOLERANCE = 1e-3  # of the map's maximum, max abs
 MAP_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def served_model(app_model, tmp_path_factory) -> Path:
+    """The model without its OOD rule: the generated photos here must be judged to get a map."""
+    return copy_judging_every_photo(app_model, tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture(scope="module")

@@ -128,6 +128,30 @@ def test_a_photo_unusual_by_its_ood_score_alone_is_not_judged(site, photo):
     assert not any(word in said.lower() for word in REASSURING), said
 
 
+def test_the_page_says_which_kind_of_photo_the_model_thinks_it_got(site, photo):
+    """The generated photo is judged here (no OOD rule); the rule's limit moved to either side of its output."""
+    if "photo_type" not in site.original["decision"]:
+        pytest.skip("the served model has no photo-type output")
+    page = site.page
+    rule = site.original["decision"]["photo_type"]
+    for clinical_from, kind, words in ((0.0, "clinical", "ordinary close-up"), (1.01, "dermoscopic", "dermatoscope")):
+
+        def change(m, limit=clinical_from):
+            m["decision"].pop("ood", None)
+            m["decision"]["photo_type"].update(clinical_from=limit)
+
+        site.use_manifest(change)
+        assert classify_file(page, photo) is not None
+        assert page.get_attribute("#results", "data-photo-type") == kind
+        assert page.is_visible("#photo-type") and words in page.inner_text("#photo-type")
+    assert rule["types"] == ["dermoscopic", "clinical"]
+
+    # A photo the model cannot judge gets no photo-type sentence.
+    site.use_manifest(lambda m: m["decision"].get("ood", {}).update(threshold=-1e9))
+    assert classify_file(page, photo) is not None
+    assert page.get_attribute("#results", "data-tier") == NOT_JUDGED and page.is_hidden("#photo-type")
+
+
 @pytest.mark.parametrize("make", [screenshot_like, green_test_pattern], ids=["screenshot", "green pattern"])
 def test_a_photo_failing_the_photo_checks_is_not_judged_and_names_no_class(site, tmp_path, make):
     manifest = site.use_manifest()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser_helpers import EditableSite, classify_file, editable_copy, last_input
+from tests.browser_helpers import EditableSite, classify_file, copy_judging_every_photo, last_input
 from tests.image_factory import lesion_like, non_lesion_images, write_rgb
 from trainer.image_checks import image_statistics
 from trainer.preprocess import preprocess_file
@@ -28,7 +28,7 @@ HAM_LIKE_BOUNDS = {
 
 @pytest.fixture(scope="module")
 def served_model(app_model, tmp_path_factory) -> Path:
-    return editable_copy(app_model, tmp_path_factory.mktemp("served"))
+    return copy_judging_every_photo(app_model, tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,13 @@ def test_unsure_below_the_threshold_names_no_winner(site, photo):
 @pytest.mark.parametrize(("threshold", "urgent"), [(0.0, True), (1.01, False)])
 def test_guidance_by_risk_and_never_an_all_clear(site, photo, threshold, urgent):
     # Without tiers the page has two levels, urgent or not, from urgent_probability.
-    site.use_manifest(lambda m: (m["decision"].pop("tiers", None), m["decision"].update(urgent_probability=threshold)))
+    site.use_manifest(
+        lambda m: (
+            m["decision"].pop("tiers", None),
+            m["decision"].pop("tiers_by_photo_type", None),
+            m["decision"].update(urgent_probability=threshold),
+        )
+    )
     classify_file(site.page, photo)
     guidance = site.page.inner_text("#guidance")
     assert site.page.get_attribute("#results", "data-urgent") == str(urgent).lower()
