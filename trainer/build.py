@@ -41,7 +41,7 @@ from trainer.export import (
 from trainer.image_checks import image_check_thresholds
 from trainer.info import CLASS_CODES
 from trainer.keras_backend import keras
-from trainer.metrics import classification_metrics, expected_calibration_error, metrics_by_group
+from trainer.metrics import classification_metrics, expected_calibration_error, masks_by_value, metrics_by_group
 from trainer.milk10k import METADATA_FILE as MILK_METADATA
 from trainer.milk10k import is_milk10k
 from trainer.model_card import write_model_card
@@ -55,7 +55,7 @@ from trainer.photo_type import (
     photo_type_decision,
     photo_types,
 )
-from trainer.predict import ModelOutputs, judge
+from trainer.predict import judge, outputs_by_name
 from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
 from trainer.splits import Split, make_split
@@ -324,8 +324,7 @@ def _split_summary(parts: Parts) -> dict:
 def decide(parts: Parts, outputs: Outputs) -> dict:
     """The page's advice tiers and photo-check limits, chosen on validation (rates also on the held-out source)."""
     extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
-    domains = np.asarray(parts.validation.domains())
-    by_type = {domain: domains == domain for domain in sorted(set(domains.tolist()))}
+    by_type = masks_by_value(parts.validation.domains())
     decision = choose_thresholds(parts.validation.labels, outputs.validation, extra, by_type)
     decision["image_checks"] = image_check_thresholds(parts.validation.images)
     return decision
@@ -354,12 +353,11 @@ def add_photo_type_output(model: keras.Model, parts: Parts, outputs: Outputs, de
     model = fitted_photo_type_output(model, parts.train.images, types)
     clinical_probability = predict(model, parts.validation.images)[-1]
     decision["photo_type"] = photo_type_decision(clinical_probability, is_clinical(parts.validation.meta["image_type"]))
-    domains = np.asarray(parts.validation.domains())
     by_type = tiers_by_photo_type(
         parts.validation.labels,
         outputs.validation,
         photo_types(clinical_probability),
-        {domain: domains == domain for domain in sorted(set(domains.tolist()))},
+        masks_by_value(parts.validation.domains()),
     )
     if by_type:
         decision["tiers_by_photo_type"] = by_type
@@ -371,9 +369,8 @@ def ood_rates(model_outputs: dict[str, tuple[LabelledImages, np.ndarray]], thres
     rates = {}
     for name, (images, scores) in model_outputs.items():
         flagged = is_out_of_distribution(scores, threshold)
-        domains = np.asarray(images.domains())
         rates[name] = {"all": float(flagged.mean())} | {
-            d: float(flagged[domains == d].mean()) for d in sorted(set(domains.tolist()))
+            d: float(flagged[members].mean()) for d, members in masks_by_value(images.domains()).items()
         }
     return rates
 
@@ -409,7 +406,7 @@ def write_model_folder(
         "threshold": decision["ood"]["threshold"],
         "flagged": ood_rates(evaluated, decision["ood"]["threshold"]),
     }
-    named = ModelOutputs(exported, scores[:, 0], reloaded_outputs[2][:, 0] if len(reloaded_outputs) > 2 else None)
+    named = outputs_by_name(reloaded.output_names, reloaded_outputs)
     judgement = judge(parts.test.images.astype(np.float32), named, decision)
     metrics["test_advice"] = advice_by_image_type(
         parts.test.labels, exported, decision, judgement, np.asarray(parts.test.domains())

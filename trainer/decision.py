@@ -25,11 +25,13 @@ import math
 import numpy as np
 
 from trainer.info import CLASSES, CODE_TO_INDEX, NUM_CLASSES
+from trainer.metrics import masks_by_value
 
 TARGET_SELECTIVE_ACCURACY = 0.85
 CONFIDENCE_GRID = np.round(np.arange(0.30, 0.951, 0.01), 2)
 
 NOT_JUDGED = "not-judged"
+CANCER_CLASSES = [i for i, c in enumerate(CLASSES) if c.urgent]  # class indices of the urgent classes
 # Tier name -> the share of validation cancers its threshold must flag, highest threshold first.
 TIER_SENSITIVITY = {"urgent": 0.90, "check": 0.97}
 LOWEST_TIER = "routine"
@@ -128,9 +130,8 @@ def choose_thresholds(
     extra = {name: _check_labelled(name, *labelled) for name, labelled in (extra or {}).items()}
     uncertain_below, confident, correct = _uncertain_below(labels, probabilities)
 
-    cancer = [i for i, c in enumerate(CLASSES) if c.urgent]
-    score = cancer_probability(probabilities, cancer)
-    is_cancer = np.isin(labels, cancer)
+    score = cancer_probability(probabilities, CANCER_CLASSES)
+    is_cancer = np.isin(labels, CANCER_CLASSES)
     groups = groups or {}
     cancer_sets = [is_cancer] + [
         is_cancer & members for members in groups.values() if (is_cancer & members).sum() >= MIN_GROUP_CANCERS
@@ -155,7 +156,7 @@ def choose_thresholds(
             }
         if extra:
             tier["cross_source"] = {
-                source: _rates(np.isin(y, cancer), cancer_probability(p, cancer), threshold)
+                source: _rates(np.isin(y, CANCER_CLASSES), cancer_probability(p, CANCER_CLASSES), threshold)
                 for source, (y, p) in extra.items()
             }
         tiers.append(tier)
@@ -168,7 +169,7 @@ def choose_thresholds(
         f"{TARGET_SELECTIVE_ACCURACY}",
         "validation_coverage_above": float(confident.mean()),
         "validation_accuracy_above": float(correct[confident].mean()) if confident.any() else None,
-        "urgent_classes": [CLASSES[i].code for i in cancer],
+        "urgent_classes": [CLASSES[i].code for i in CANCER_CLASSES],
         "tiers": tiers,
         "tier_rule": "the first tier whose min_probability the summed probability of urgent_classes reaches; "
         f"'{NOT_JUDGED}' instead when the photo checks or the out-of-distribution score fail. Each threshold "
@@ -188,18 +189,15 @@ def tiers_by_photo_type(
     """The advice tiers of each photo type, chosen on the validation photos the model routes to it
     (``routed``: a photo type name per photo), each type's tiers holding their sensitivity on every
     ``groups`` member among them; None when a type has fewer than ``MIN_GROUP_CANCERS`` validation cancers."""
-    routed = np.asarray(routed)
-    cancer = [i for i, c in enumerate(CLASSES) if c.urgent]
-    types = sorted(set(routed.tolist()))
-    if len(types) < 2 or any(np.isin(labels[routed == kind], cancer).sum() < MIN_GROUP_CANCERS for kind in types):
+    by_kind = masks_by_value(routed)
+    enough = all(np.isin(labels[mine], CANCER_CLASSES).sum() >= MIN_GROUP_CANCERS for mine in by_kind.values())
+    if len(by_kind) < 2 or not enough:
         return None
     return {
         kind: choose_thresholds(
-            labels[routed == kind],
-            probabilities[routed == kind],
-            groups={name: members[routed == kind] for name, members in groups.items()},
+            labels[mine], probabilities[mine], groups={name: members[mine] for name, members in groups.items()}
         )["tiers"]
-        for kind in types
+        for kind, mine in by_kind.items()
     }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from trainer.datasets import LabelledFile, read_labelled_files, read_labels_csv
 from trainer.decision import advice_rates
-from trainer.metrics import classification_metrics, metrics_by_group
+from trainer.metrics import classification_metrics, masks_by_value, metrics_by_group
 from trainer.photo_type import PHOTO_TYPES
 from trainer.predict import ExportedModel, Judgement, judge
 from trainer.preprocess import preprocess_file
@@ -28,6 +28,7 @@ def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
     metrics = classification_metrics(labels, outputs.probabilities)
     groupings = {"image_type": domains.tolist(), "skin_tone": [f.meta.get("skin_tone", "") for f in files]}
     metrics["groups"] = metrics_by_group(labels, outputs.probabilities, groupings)
+    by_type = masks_by_value(domains)
     if "urgent_classes" in decision:
         metrics["advice"] = advice_by_image_type(labels, outputs.probabilities, decision, judgement, domains)
     if judgement.out_of_distribution is not None:
@@ -35,13 +36,12 @@ def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
         metrics["out_of_distribution"] = {
             "threshold": decision["ood"]["threshold"],
             "rate": float(flagged.mean()),
-            "rate_by_image_type": {d: float(flagged[domains == d].mean()) for d in sorted(set(domains.tolist()))},
+            "rate_by_image_type": {d: float(flagged[members].mean()) for d, members in by_type.items()},
         }
     if judgement.photo_types is not None:
         said = judgement.photo_types
         metrics["photo_type_said"] = {
-            d: {kind: float((said[domains == d] == kind).mean()) for kind in PHOTO_TYPES}
-            for d in sorted(set(domains.tolist()))
+            d: {kind: float((said[members] == kind).mean()) for kind in PHOTO_TYPES} for d, members in by_type.items()
         }
     return metrics
 
@@ -56,7 +56,7 @@ def advice_by_image_type(
         return advice_rates(labels[members], probabilities[members], decision, judgement.judged[members], kinds)
 
     everything = np.ones(len(labels), dtype=bool)
-    return {"all": rates(everything)} | {d: rates(domains == d) for d in sorted(set(domains.tolist()))}
+    return {"all": rates(everything)} | {d: rates(members) for d, members in masks_by_value(domains).items()}
 
 
 def evaluate_folder(

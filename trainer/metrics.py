@@ -88,15 +88,19 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     }
 
 
+def masks_by_value(values) -> dict[str, np.ndarray]:
+    """One boolean mask per distinct value (sorted), e.g. the images of each image type."""
+    values = np.asarray(values)
+    return {value: values == value for value in sorted(set(values.tolist()))}
+
+
 def metrics_by_group(labels: np.ndarray, probabilities: np.ndarray, groupings: dict[str, list[str]]) -> dict:
     """Metrics per value of each grouping (e.g. ``{"image_type": [...], "skin_tone": [...]}``, one value per
     image; ``""`` means unknown), for groups of at least :data:`MIN_GROUP_IMAGES` images."""
     groups: dict[str, dict] = {}
     for kind, values in groupings.items():
-        values = np.asarray(values)
         groups[kind] = {}
-        for value in sorted(set(values.tolist()) - {""}):
-            members = values == value
-            if members.sum() >= MIN_GROUP_IMAGES:
+        for value, members in masks_by_value(values).items():
+            if value and members.sum() >= MIN_GROUP_IMAGES:
                 groups[kind][value] = classification_metrics(labels[members], probabilities[members])
     return groups

@@ -79,7 +79,7 @@ def photo_types(clinical_probability: np.ndarray) -> np.ndarray:
 
 def photo_type_decision(clinical_probability: np.ndarray, clinical: np.ndarray) -> dict:
     """The manifest's ``decision.photo_type`` entry, with its validation accuracy per true type."""
-    said_clinical = np.asarray(clinical_probability).ravel() >= CLINICAL_FROM
+    said_clinical = photo_types(clinical_probability) == "clinical"
     return {
         "output": PHOTO_TYPE_OUTPUT,
         "clinical_from": CLINICAL_FROM,

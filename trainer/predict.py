@@ -44,6 +44,13 @@ class ModelOutputs(NamedTuple):
     clinical_probability: np.ndarray | None
 
 
+def outputs_by_name(output_names: list[str], outputs: np.ndarray | list[np.ndarray]) -> ModelOutputs:
+    """A model's batch outputs (one array, or one per output), picked out by the output layers' names."""
+    named = dict(zip(output_names, outputs if isinstance(outputs, list) else [outputs]))
+    extra = (named.get(name) for name in (OOD_OUTPUT, PHOTO_TYPE_OUTPUT))
+    return ModelOutputs(named[PROBABILITIES_OUTPUT], *(None if value is None else value[:, 0] for value in extra))
+
+
 class Judgement(NamedTuple):
     """What the page makes of a batch of photos besides the probabilities."""
 
@@ -82,9 +89,7 @@ class ExportedModel:
     def predict_outputs(self, inputs: np.ndarray, batch_size: int = 64) -> ModelOutputs:
         """The model's outputs for float32 inputs (N, 75, 100, 3)."""
         outputs = self.model.predict(inputs.astype(np.float32), batch_size=batch_size, verbose=0)
-        named = dict(zip(self.model.output_names, outputs if isinstance(outputs, list) else [outputs]))
-        extra = (named.get(name) for name in (OOD_OUTPUT, PHOTO_TYPE_OUTPUT))
-        return ModelOutputs(named[PROBABILITIES_OUTPUT], *(None if v is None else v[:, 0] for v in extra))
+        return outputs_by_name(self.model.output_names, outputs)
 
     def predict_arrays(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probabilities (N, 7) for preprocessed float32 inputs (N, 75, 100, 3)."""
@@ -106,10 +111,10 @@ class ExportedModel:
         outputs = self.predict_outputs(inputs)
         decision = self.manifest.get("decision", {})
         judgement = judge(inputs, outputs, decision)
+        unusual, kinds = judgement.out_of_distribution, judgement.photo_types
         results = {}
         for i, path in enumerate(paths):
-            unusual, kind = judgement.out_of_distribution, judgement.photo_types
-            photo_type = None if kind is None else str(kind[i])
+            photo_type = None if kinds is None else str(kinds[i])
             results[str(path)] = {
                 "probabilities": dict(zip(self.codes, map(float, outputs.probabilities[i]))),
                 "ood_score": None if outputs.ood_scores is None else float(outputs.ood_scores[i]),
