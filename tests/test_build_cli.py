@@ -107,7 +107,7 @@ def test_evaluate_on_a_milk10k_folder_reports_each_image_type(tiny_model, tmp_pa
     assert sum(advice["all"]["share"].values()) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["predict"], ["evaluate"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["teach"], ["predict"], ["evaluate"]])
 def test_help_on_every_command(command):
     result = _cli(*command, "--help")
     assert "usage:" in result.stdout and "--" in result.stdout

@@ -9,6 +9,7 @@ import pytest
 
 from trainer.cli import make_parser, plan_from_args
 from trainer.recipe import recipe_for
+from trainer.teacher import DEFAULT_TEACHER_WEIGHT
 
 
 def _plan(*flags: str):
@@ -32,6 +33,13 @@ def test_each_recipe_flag_overrides_only_its_field():
     assert plan.recipe.imbalance == default.imbalance and plan.recipe.head_epochs == default.head_epochs
     assert _plan("--epochs", "1").recipe.head_epochs == 0  # head epochs fit inside the total
     assert _plan("--clinical-repeats", "3").recipe == replace(default, clinical_repeats=3)
+
+
+def test_a_teacher_brings_its_default_weight_into_the_recipe():
+    plan = _plan("--teacher", "teacher")
+    assert plan.teacher == Path("teacher") and plan.recipe.teacher_weight == DEFAULT_TEACHER_WEIGHT
+    assert _plan("--teacher", "t", "--teacher-weight", "0.2").recipe.teacher_weight == 0.2
+    assert _plan().recipe.teacher_weight == 0.0 and _plan().teacher is None
 
 
 def test_data_is_repeatable_and_build_fields_reach_the_plan():

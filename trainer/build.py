@@ -59,6 +59,7 @@ from trainer.predict import judge, outputs_by_name
 from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
 from trainer.splits import Split, make_split
+from trainer.teacher import read_facts, teacher_probabilities
 from trainer.train import TrainingResult, train_model
 
 
@@ -79,6 +80,7 @@ class BuildPlan:
     distribute: str = "none"  # tf.distribute strategy of training: none, mirrored or multi-worker
     cpu_replicas: int | None = None  # mirrored over this many logical CPU devices
     resume: bool = False  # go on from the last epoch backed up in the log folder
+    teacher: Path | None = None  # a `trainer teach` folder whose soft labels the training targets blend in
 
     @property
     def log_dir(self) -> Path:
@@ -209,16 +211,23 @@ def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
         return network, reused_training(plan)
     shown = parts.train.with_repeats("clinical", plan.recipe.clinical_repeats)
     train, validation = (shown.images, shown.labels), (parts.validation.images, parts.validation.labels)
+    teacher = teacher_probabilities(plan.teacher, shown.image_ids, held_out_ids(parts)) if plan.teacher else None
     strategy = strategy_for(plan.distribute, plan.cpu_replicas)
     with strategy.scope():  # distributed: a twin trains under the strategy, ``network`` stays off it
         trained = network if plan.distribute == "none" else network_for(plan.recipe)
-        result = train_model(trained, train, validation, plan.recipe, plan.log_dir, plan.seed, plan.resume)
+        result = train_model(trained, train, validation, plan.recipe, plan.log_dir, plan.seed, plan.resume, teacher)
     if trained is not network:  # predicting and exporting then need no other replica or worker
         network.model.set_weights(trained.model.get_weights())
     if is_chief(strategy):
         network.model.save_weights(plan.log_dir / TRAINED_WEIGHTS)
         write_json(plan.log_dir / TRAINING_FACTS, {"recipe": asdict(plan.recipe), **asdict(result)})
     return network, result
+
+
+def held_out_ids(parts: Parts) -> list[str]:
+    """Ids of every image no training may see: validation, test and any held-out source."""
+    cross_source = parts.cross_source.image_ids if parts.cross_source else []
+    return parts.validation.image_ids + parts.test.image_ids + cross_source
 
 
 def reused_training(plan: BuildPlan) -> TrainingResult:
@@ -297,6 +306,7 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
             "epochs_run": len(training.history.get("loss", [])),
             "machine": f"{platform.machine()}, {os.cpu_count() or 1} CPU cores",
             "reused_weights": str(plan.weights) if plan.weights else None,
+            "teacher": teacher_summary(plan.teacher) if plan.teacher else None,
             "distribution": training.distribution,
         },
         "history": training.history,
@@ -307,6 +317,16 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
             **classification_metrics(parts.cross_source.labels, outputs.cross_source),
         }
     return metrics
+
+
+def teacher_summary(folder: Path) -> dict:
+    """Which teacher taught the student, and how well it did on validation."""
+    facts = read_facts(folder)
+    return {
+        "folder": str(folder),
+        "members": [member["weights"] for member in facts["members"]],
+        "validation": facts["validation"],
+    }
 
 
 def _split_summary(parts: Parts) -> dict:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer build | predict | evaluate``."""
+"""Command line: ``python -m trainer build | teach | predict | evaluate | explain``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ from pathlib import Path
 DEFAULT_OUT = Path("model_artifacts")
 
 
+def _teacher_weight(text: str) -> float:
+    from trainer.teacher import TEACHER_WEIGHT_LIMIT
+
+    value = float(text)
+    if not 0 < value < TEACHER_WEIGHT_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be above 0 and below {TEACHER_WEIGHT_LIMIT}, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -17,14 +26,49 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that fix which images are loaded and how they are split (build and teach share them)."""
+    from trainer.splits import SPLIT_ALIASES, SPLIT_KINDS
+
+    parser.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="dataset folder, repeatable (--data HAM --data MILK; an image id already loaded is left out of "
+        "later folders): HAM10000_metadata.csv + HAM10000_images/, MILK10k_Training_GroundTruth.csv + images/, "
+        "ISIC_2019_Training_GroundTruth.csv + ISIC_2019_Training_Input/, ISIC 2020 train.csv + train/, "
+        "or X.npy + y.npy",
+    )
+    parser.add_argument(
+        "--limit", type=_positive_int, help="use at most N images, spread over the classes (quick runs)"
+    )
+    parser.add_argument(
+        "--max-per-class", type=_positive_int, help="keep at most N images per class (the baseline used 142)"
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLIT_KINDS + tuple(SPLIT_ALIASES),
+        default="grouped",
+        help="grouped: by lesion_id, stratified by class and image type (default); baseline: the baseline "
+        "project's leaky train_test_split(test_size=0.4, random_state=101) ('seed' is a deprecated alias)",
+    )
+    parser.add_argument(
+        "--holdout-source",
+        help="leave one source out of training and validation and report it as cross-source data "
+        "(a HAM10000 'dataset' value such as rosendahl, or milk10k)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed for subset, split and training (default: 0)")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    """The argument parser with its three sub-commands."""
+    """The argument parser with its sub-commands."""
     from trainer.augment_modes import AUGMENT_ALIASES, AUGMENT_MODES
     from trainer.distribute import DISTRIBUTE_MODES
     from trainer.export import QUANTIZATION_MAPS
     from trainer.models import ARCHITECTURE_ALIASES, ARCHITECTURES, DEFAULT_ARCH
     from trainer.recipe import CONFIG_ALIASES, CONFIGS, IMBALANCE_MODES
-    from trainer.splits import SPLIT_ALIASES, SPLIT_KINDS
+    from trainer.teacher import DEFAULT_TEACHER_WEIGHT, TEACHER_WEIGHT_LIMIT
 
     parser = argparse.ArgumentParser(
         prog="python -m trainer", description="Train, export and evaluate the skin-lesion classifier."
@@ -41,36 +85,10 @@ def make_parser() -> argparse.ArgumentParser:
         "lesion-grouped test split (per image type and skin tone), calibrate, and atomically write a TF.js "
         "model folder with manifest and report. Recipe flags override single fields of the recipe.",
     )
-    build.add_argument(
-        "--data",
-        type=Path,
-        action="append",
-        required=True,
-        help="dataset folder, repeatable (--data HAM --data MILK; an image id already loaded is left out of "
-        "later folders): HAM10000_metadata.csv + HAM10000_images/, MILK10k_Training_GroundTruth.csv + images/, "
-        "ISIC_2019_Training_GroundTruth.csv + ISIC_2019_Training_Input/, ISIC 2020 train.csv + train/, "
-        "or X.npy + y.npy",
-    )
+    add_split_arguments(build)
     build.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"model folder to (re)place (default: {DEFAULT_OUT})"
     )
-    build.add_argument("--limit", type=_positive_int, help="use at most N images, spread over the classes (quick runs)")
-    build.add_argument(
-        "--max-per-class", type=_positive_int, help="keep at most N images per class (the baseline used 142)"
-    )
-    build.add_argument(
-        "--split",
-        choices=SPLIT_KINDS + tuple(SPLIT_ALIASES),
-        default="grouped",
-        help="grouped: by lesion_id, stratified by class and image type (default); baseline: the baseline "
-        "project's leaky train_test_split(test_size=0.4, random_state=101) ('seed' is a deprecated alias)",
-    )
-    build.add_argument(
-        "--holdout-source",
-        help="leave one source out of training and validation and report it as cross-source data "
-        "(a HAM10000 'dataset' value such as rosendahl, or milk10k)",
-    )
-    build.add_argument("--seed", type=int, default=0, help="random seed for subset, split and training (default: 0)")
     build.add_argument(
         "--quantize",
         choices=sorted(QUANTIZATION_MAPS),
@@ -78,6 +96,12 @@ def make_parser() -> argparse.ArgumentParser:
         help="weight quantisation of the TF.js export (default: uint8 for the large deep kernels, float16 rest)",
     )
     build.add_argument("--weights", type=Path, help="reuse trained weights (.h5, same recipe) instead of training")
+    build.add_argument(
+        "--teacher",
+        type=Path,
+        help="distil a `trainer teach` folder: blend its soft labels into the training targets "
+        f"(--teacher-weight, default {DEFAULT_TEACHER_WEIGHT})",
+    )
     scale = build.add_argument_group("scaling out", "distributed and resumable training (README: Scaling out)")
     scale.add_argument(
         "--distribute",
@@ -135,9 +159,32 @@ def make_parser() -> argparse.ArgumentParser:
         "('seed' is a deprecated alias); none",
     )
     recipe.add_argument(
+        "--teacher-weight",
+        type=_teacher_weight,
+        help=f"share of the teacher's probabilities in each training target, above 0 and below "
+        f"{TEACHER_WEIGHT_LIMIT} (needs --teacher)",
+    )
+    recipe.add_argument(
         "--clinical-repeats",
         type=int,
         help="show each clinical close-up this many times per training epoch (oversampling; default 1)",
+    )
+
+    teach = commands.add_parser(
+        "teach",
+        help="turn trained networks into a distillation teacher for `build --teacher`",
+        description="Average the calibrated probabilities of networks that `trainer build` trained on the same "
+        "split (their trained_weights.h5, with training.json beside), and cache them for every training image, "
+        "with the ensemble's validation scores, in a teacher folder.",
+    )
+    add_split_arguments(teach)
+    teach.add_argument("--out", type=Path, required=True, help="teacher folder to (re)place")
+    teach.add_argument(
+        "--member",
+        type=Path,
+        action="append",
+        required=True,
+        help="a trained_weights.h5 of a build on this split, repeatable",
     )
 
     predict = commands.add_parser(
@@ -194,9 +241,14 @@ def plan_from_args(args: argparse.Namespace):
     from trainer.build import BuildPlan
     from trainer.models import ARCHITECTURE_ALIASES
     from trainer.recipe import recipe_for, with_overrides
+    from trainer.teacher import DEFAULT_TEACHER_WEIGHT, TeacherError
 
+    if args.teacher_weight is not None and args.teacher is None:
+        raise TeacherError("--teacher-weight needs --teacher (a `trainer teach` folder)")
+    teacher_weight = args.teacher_weight or (DEFAULT_TEACHER_WEIGHT if args.teacher else None)
     arch = ARCHITECTURE_ALIASES.get(args.arch, args.arch)
-    recipe = with_overrides(recipe_for(arch, args.config), **{name: getattr(args, name) for name in RECIPE_FLAGS})
+    flags = {name: getattr(args, name) for name in RECIPE_FLAGS} | {"teacher_weight": teacher_weight}
+    recipe = with_overrides(recipe_for(arch, args.config), **flags)
     return BuildPlan(
         data=tuple(args.data),
         out=args.out,
@@ -211,7 +263,28 @@ def plan_from_args(args: argparse.Namespace):
         distribute=args.distribute,
         cpu_replicas=args.cpu_replicas,
         resume=args.resume,
+        teacher=args.teacher,
     )
+
+
+def split_plan_from_args(args: argparse.Namespace):
+    """The build plan of ``trainer teach``: only which images are loaded and how they are split."""
+    from trainer.build import BuildPlan
+    from trainer.teach import SPLIT_FLAGS
+
+    return BuildPlan(data=tuple(args.data), out=args.out, **{name: getattr(args, name) for name in SPLIT_FLAGS})
+
+
+def run_teach(args: argparse.Namespace) -> int:
+    from trainer.teach import teach
+
+    facts = teach(split_plan_from_args(args), args.member)
+    score = facts["validation"]["all"]["balanced_accuracy"]
+    print(
+        f"wrote {args.out}: soft labels for {facts['training_images']} training images from "
+        f"{len(args.member)} member(s); ensemble validation balanced accuracy {score:.3f}"
+    )
+    return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -288,10 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     from trainer.distribute import DistributeError
     from trainer.preprocess import ImageDecodeError
     from trainer.progress import ResumeError
+    from trainer.teacher import TeacherError
 
     try:
         if args.command == "build":
             return run_build(args)
+        if args.command == "teach":
+            return run_teach(args)
         if args.command == "predict":
             return run_predict(args)
         if args.command == "explain":
@@ -299,6 +375,6 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_explain(args)
         return run_evaluate(args, parser)
-    except (DatasetError, ImageDecodeError, FileNotFoundError, DistributeError, ResumeError) as err:
+    except (DatasetError, ImageDecodeError, FileNotFoundError, DistributeError, ResumeError, TeacherError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

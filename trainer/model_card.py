@@ -87,6 +87,14 @@ def model_details(manifest: dict, metrics: dict, version: str) -> list[Block]:
         )
     if training.get("reused_weights"):
         facts.append("The weights were trained by an earlier build with the same recipe and reused by this one.")
+    if training.get("teacher"):
+        teacher = training["teacher"]
+        facts.append(
+            f"Distilled: each training target blended the true class with the calibrated probabilities of an "
+            f"ensemble of {len(teacher['members'])} networks trained on the same split (teacher weight "
+            f"{training['recipe']['teacher_weight']}; the ensemble's validation balanced accuracy "
+            f"{teacher['validation']['all']['balanced_accuracy']:.3f})."
+        )
     facts.append("Libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items()) + ".")
     return [
         {

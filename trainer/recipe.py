@@ -29,6 +29,7 @@ class Recipe:
     augment: str = "device"
     train_batch_norm: bool = False
     clinical_repeats: int = 1  # times each clinical close-up appears in a training epoch
+    teacher_weight: float = 0.0  # share of a teacher's probabilities in each training target (distillation)
 
 
 def recipe_for(arch: str, config: str = "default") -> Recipe:

@@ -55,17 +55,43 @@ def class_weights(labels: np.ndarray, mode: str) -> dict[int, float] | None:
     return {i: float(w) for i, w in enumerate(raw)}
 
 
+def uses_dense_targets(recipe: Recipe) -> bool:
+    """Whether targets are rows of class probabilities (categorical loss) rather than class indices."""
+    return recipe.baseline_config or recipe.teacher_weight > 0
+
+
+def training_targets(labels: np.ndarray, recipe: Recipe, teacher: np.ndarray | None = None) -> np.ndarray:
+    """Class indices, or one-hot rows blended with a teacher's probabilities by ``recipe.teacher_weight``.
+
+    The true class keeps the largest share of a blended row (the weight is below 0.5), so Keras's
+    ``class_weight``, which weighs a row by its argmax, still weighs it by its true class.
+    """
+    if not uses_dense_targets(recipe):
+        return labels
+    one_hot = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+    if teacher is None:
+        return one_hot
+    return ((1.0 - recipe.teacher_weight) * one_hot + recipe.teacher_weight * teacher).astype(np.float32)
+
+
 def make_dataset(
-    images: np.ndarray, labels: np.ndarray, recipe: Recipe, training: bool, seed: int, batch_size: int | None = None
+    images: np.ndarray,
+    labels: np.ndarray,
+    recipe: Recipe,
+    training: bool,
+    seed: int,
+    batch_size: int | None = None,
+    teacher: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """uint8 arrays to batched float32 (0..255) tensors; shuffled and augmented on the fly when training.
+
+    ``teacher``: a distillation teacher's probabilities for these images, blended into the targets.
 
     ``batch_size`` is the global batch (default: the recipe's). Under a multi-worker strategy every
     worker holds the same arrays and shuffles with the same seed; sharding by element (``DATA``) then
     gives each worker its own part of every global batch.
     """
-    targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels] if recipe.baseline_config else labels
-    data = tf.data.Dataset.from_tensor_slices((images, targets))
+    data = tf.data.Dataset.from_tensor_slices((images, training_targets(labels, recipe, teacher)))
     if training:
         data = data.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     data = data.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
@@ -115,13 +141,12 @@ def _set_backbone_trainable(backbone: list, trainable: bool, train_batch_norm: b
         layer.trainable = trainable and (train_batch_norm or not is_bn)
 
 
-def _compile(model: keras.Model, recipe: Recipe, learning_rate, baseline_config: bool) -> None:
-    if baseline_config:
+def _compile(model: keras.Model, recipe: Recipe, learning_rate) -> None:
+    if recipe.baseline_config:
         optimizer = keras.optimizers.legacy.RMSprop(learning_rate=learning_rate, decay=1e-6)
-        loss = "categorical_crossentropy"
     else:
         optimizer = keras.optimizers.Adam(learning_rate)
-        loss = "sparse_categorical_crossentropy"
+    loss = "categorical_crossentropy" if uses_dense_targets(recipe) else "sparse_categorical_crossentropy"
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
 
@@ -133,8 +158,11 @@ def train_model(
     log_dir: Path,
     seed: int = 0,
     resume: bool = False,
+    teacher: np.ndarray | None = None,
 ) -> TrainingResult:
     """Fit ``network.model`` in place (best validation balanced-accuracy weights restored); return its history.
+
+    ``teacher``: a distillation teacher's probabilities for the training images, in their order.
 
     Build the network inside the strategy's scope to train distributed. Each epoch is backed up in
     ``log_dir/backup``; ``resume`` goes on from there (a run without it starts afresh).
@@ -144,7 +172,7 @@ def train_model(
     scale = scaling(strategy.num_replicas_in_sync, recipe.batch_size, recipe.learning_rate)
     print(f"training on {scale.describe()}")
     keras.utils.set_random_seed(seed)
-    train_data = make_dataset(*train, recipe, training=True, seed=seed, batch_size=scale.global_batch)
+    train_data = make_dataset(*train, recipe, training=True, seed=seed, batch_size=scale.global_batch, teacher=teacher)
     val_data = make_dataset(*validation, recipe, training=False, seed=seed, batch_size=scale.global_batch)
     weights = class_weights(train[1], recipe.imbalance)
     chief = is_chief(strategy)
@@ -159,7 +187,7 @@ def train_model(
     head_epochs = recipe.head_epochs if backbone else 0
     if head_epochs and progress.phase == "head":
         _set_backbone_trainable(backbone, False)
-        _compile(model, recipe, recipe.head_learning_rate * scale.replicas, recipe.baseline_config)
+        _compile(model, recipe, recipe.head_learning_rate * scale.replicas)
         recorder = ProgressRecorder(progress, monitor, None, offset=0, then="main")
         model.fit(
             train_data, epochs=head_epochs, callbacks=[monitor, recorder, *logs, progress.backup("head")], **fit_args
@@ -172,7 +200,7 @@ def train_model(
         head_weights = progress.load_weights(HEAD_WEIGHTS) if progress.resumed else None
         if head_weights:
             model.set_weights(head_weights)  # the fit's own backup, if any, comes on top
-        _compile(model, recipe, _main_learning_rate(recipe, scale, main_epochs, len(train[1])), recipe.baseline_config)
+        _compile(model, recipe, _main_learning_rate(recipe, scale, main_epochs, len(train[1])))
         monitor.offset = head_epochs
         stop = ResumableEarlyStopping(
             progress.stopping, monitor="val_balanced_accuracy", mode="max", patience=recipe.patience
