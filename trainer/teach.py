@@ -53,13 +53,8 @@ def calibrated_log_probabilities(logits: np.ndarray, temperature: float) -> np.n
 def scores(labels: np.ndarray, probabilities: np.ndarray, domains: list[str]) -> dict:
     """Balanced accuracy and macro AUC, overall and per image type."""
     groups = {"all": np.ones(len(labels), bool)} | masks_by_value(domains)
-    return {
-        name: {
-            key: classification_metrics(labels[mask], probabilities[mask])[key]
-            for key in ("balanced_accuracy", "macro_auc")
-        }
-        for name, mask in groups.items()
-    }
+    metrics = {name: classification_metrics(labels[mask], probabilities[mask]) for name, mask in groups.items()}
+    return {name: {key: group[key] for key in ("balanced_accuracy", "macro_auc")} for name, group in metrics.items()}
 
 
 def teach(plan: BuildPlan, members: list[Path]) -> dict:
