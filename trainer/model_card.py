@@ -90,9 +90,9 @@ def model_details(manifest: dict, metrics: dict, version: str) -> list[Block]:
     if training.get("teacher"):
         teacher = training["teacher"]
         facts.append(
-            f"Distilled: each training target blended the true class with the calibrated probabilities of an "
-            f"ensemble of {len(teacher['members'])} networks trained on the same split (teacher weight "
-            f"{training['recipe']['teacher_weight']}; the ensemble's validation balanced accuracy "
+            f"Distilled: each training target blended the true class with the calibrated probabilities of "
+            f"{teacher['description']} (teacher weight {training['recipe']['teacher_weight']}; the teacher's "
+            f"validation balanced accuracy "
             f"{teacher['validation']['all']['balanced_accuracy']:.3f})."
         )
     facts.append("Libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items()) + ".")

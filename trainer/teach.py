@@ -1,10 +1,16 @@
-"""``trainer teach``: an ensemble of trained networks becomes a distillation teacher (trainer/teacher.py).
+"""``trainer teach``: trained networks become a distillation teacher (trainer/teacher.py).
 
-Each member is a ``trained_weights.h5`` that ``trainer build`` kept beside its model folder, with the
-``training.json`` that names its recipe. Members must have been trained on the split this command makes
-(same ``--data``, ``--seed``, ``--split`` and ``--holdout-source``). Each member's logits get a temperature
-fitted on validation; the ensemble averages the calibrated log-probabilities and gets a temperature of its
-own, so the cached soft labels are calibrated probabilities.
+Two kinds of teacher, both trained on the split this command makes (same ``--data``, ``--seed``, ``--split``
+and ``--holdout-source``):
+
+- members: ``trained_weights.h5`` files that ``trainer build`` kept beside its model folders, each with the
+  ``training.json`` that names its recipe;
+- cross-fitted runs: ``logits.npz`` files of scripts/gpu_teacher.py, trained on a GPU from the pack that
+  ``--pack`` writes (trainer/teacher_pack.py); each training image is labelled by networks that did not
+  train on it.
+
+Each member or run gets a temperature fitted on validation; the ensemble averages the calibrated
+log-probabilities and gets a temperature of its own, so the cached soft labels are calibrated probabilities.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from trainer.export import export_atomically
 from trainer.metrics import classification_metrics, masks_by_value
 from trainer.recipe import Recipe
 from trainer.teacher import held_out_digest, write_teacher
+from trainer.teacher_pack import image_files, read_cross_fitted, write_backbone, write_pack
 
 SPLIT_FLAGS = ("split", "seed", "holdout_source", "limit", "max_per_class")  # with --data, they fix the split
 
@@ -60,7 +67,7 @@ def scores(labels: np.ndarray, probabilities: np.ndarray, domains: list[str]) ->
 def teach(plan: BuildPlan, members: list[Path]) -> dict:
     """Write the ensemble's soft labels for every training image into ``plan.out``; return its facts."""
     parts = split_data(plan, load_data(plan))
-    labels, domains = parts.validation.labels, parts.validation.domains()
+    labels = parts.validation.labels
     train_log_probabilities, validation_log_probabilities, member_facts = [], [], []
     for weights in members:
         logits = member_logits(weights, parts)
@@ -68,15 +75,65 @@ def teach(plan: BuildPlan, members: list[Path]) -> dict:
         validation = calibrated_log_probabilities(logits["validation"], temperature)
         train_log_probabilities.append(calibrated_log_probabilities(logits["train"], temperature))
         validation_log_probabilities.append(validation)
-        validation_scores = scores(labels, np.exp(validation), domains)
+        validation_scores = scores(labels, np.exp(validation), parts.validation.domains())
         member_facts.append({"weights": str(weights), "temperature": temperature, "validation": validation_scores})
         print(f"member {weights}: validation balanced accuracy {validation_scores['all']['balanced_accuracy']:.3f}")
+    description = f"an ensemble of {len(members)} networks trained on the same split"
+    return _write_ensemble(
+        plan, parts, train_log_probabilities, validation_log_probabilities, member_facts, description
+    )
+
+
+def teach_cross_fitted(plan: BuildPlan, runs: list[Path]) -> dict:
+    """Like :func:`teach`, from scripts/gpu_teacher.py's out-of-fold logits: each run is one member."""
+    parts = split_data(plan, load_data(plan))
+    held_out = held_out_ids(parts)
+    arrays = [read_cross_fitted(run, parts.train, parts.validation, held_out) for run in runs]
+    folds = min(len(run["validation"]) for run in arrays)
+    labels = np.tile(parts.validation.labels, folds)
+    train_log_probabilities, validation_log_probabilities, member_facts = [], [], []
+    for path, run in zip(runs, arrays):
+        fold_logits = np.concatenate(run["validation"][:folds])  # every fold network on the validation images
+        temperature = fit_temperature(fold_logits, labels)
+        train_log_probabilities.append(calibrated_log_probabilities(run["oof"], temperature))
+        validation_log_probabilities.append(calibrated_log_probabilities(fold_logits, temperature))
+        out_of_fold = scores(parts.train.labels, softmax(run["oof"] / temperature, axis=1), parts.train.domains())
+        member_facts.append(
+            {"weights": str(path), "folds": len(run["validation"]), "temperature": temperature}
+            | {"network": str(run["network"]), "out_of_fold": out_of_fold}
+        )
+        print(f"run {path}: out-of-fold balanced accuracy {out_of_fold['all']['balanced_accuracy']:.3f}")
+    description = (
+        f"{len(runs)} cross-fitted run(s) of {folds} networks each ({arrays[0]['network']}), every training "
+        f"image labelled by the {len(runs)} network(s) that did not train on it"
+    )
+    return _write_ensemble(
+        plan, parts, train_log_probabilities, validation_log_probabilities, member_facts, description, folds
+    )
+
+
+def _write_ensemble(
+    plan: BuildPlan,
+    parts: Parts,
+    train_log_probabilities: list[np.ndarray],
+    validation_log_probabilities: list[np.ndarray],
+    member_facts: list[dict],
+    description: str,
+    validation_repeats: int = 1,
+) -> dict:
+    """Average the members' calibrated log-probabilities, fit the ensemble's temperature, write the folder.
+
+    ``validation_repeats``: the members' validation rows hold that many copies of the validation images
+    (one per fold network of a cross-fitted run).
+    """
+    labels = np.tile(parts.validation.labels, validation_repeats)
+    domains = parts.validation.domains() * validation_repeats
     ensemble_validation = np.mean(validation_log_probabilities, axis=0)
     temperature = fit_temperature(ensemble_validation, labels)
     validation_scores = scores(labels, softmax(ensemble_validation / temperature, axis=1), domains)
-    ensemble_score = validation_scores["all"]["balanced_accuracy"]
-    print(f"ensemble of {len(members)}: validation balanced accuracy {ensemble_score:.3f}")
+    print(f"{description}: validation balanced accuracy {validation_scores['all']['balanced_accuracy']:.3f}")
     facts = {
+        "description": description,
         "members": member_facts,
         "ensemble_temperature": temperature,
         "validation": validation_scores,
@@ -88,3 +145,17 @@ def teach(plan: BuildPlan, members: list[Path]) -> dict:
     probabilities = softmax(np.mean(train_log_probabilities, axis=0) / temperature, axis=1)
     export_atomically(plan.out, lambda folder: write_teacher(folder, parts.train.image_ids, probabilities, facts))
     return facts
+
+
+def pack(plan: BuildPlan, backbone: Path) -> dict:
+    """Write this split's images and ``backbone``'s ImageNet weights into ``plan.out`` for scripts/gpu_teacher.py."""
+    parts = split_data(plan, load_data(plan))
+    named = {"train": parts.train, "validation": parts.validation, "test": parts.test}
+    files = image_files(list(plan.data))
+
+    def write(folder: Path) -> None:
+        write_pack(folder, named, files, held_out_ids(parts), backbone.stem)
+        write_backbone(folder, backbone)
+
+    export_atomically(plan.out, write)
+    return {name: len(part) for name, part in named.items()}
