@@ -230,15 +230,25 @@ def held_out_ids(parts: Parts) -> list[str]:
     return parts.validation.image_ids + parts.test.image_ids + cross_source
 
 
+def saved_training(weights: Path) -> tuple[Recipe, TrainingResult] | None:
+    """The recipe and training facts a build saved beside its ``trained_weights.h5``, or None."""
+    path = Path(weights).with_name(TRAINING_FACTS)
+    if not path.is_file():
+        return None
+    facts = json.loads(path.read_text())
+    return Recipe(**facts.pop("recipe")), TrainingResult(**facts)
+
+
 def reused_training(plan: BuildPlan) -> TrainingResult:
     """The training facts saved beside ``--weights`` (empty when none were), refusing weights of another recipe."""
-    path = plan.weights.with_name(TRAINING_FACTS)
-    if not path.is_file():
+    saved = saved_training(plan.weights)
+    if saved is None:
         return TrainingResult()
-    facts = json.loads(path.read_text())
-    if asdict(Recipe(**facts.pop("recipe"))) != asdict(plan.recipe):  # fields added since default alike
-        raise ValueError(f"{plan.weights} was trained with another recipe than this build's (see {path})")
-    return TrainingResult(**facts)
+    recipe, result = saved
+    if asdict(recipe) != asdict(plan.recipe):  # fields added since default alike
+        facts = plan.weights.with_name(TRAINING_FACTS)
+        raise ValueError(f"{plan.weights} was trained with another recipe than this build's (see {facts})")
+    return result
 
 
 def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:

@@ -15,14 +15,22 @@ log-probabilities and gets a temperature of its own, so the cached soft labels a
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from scipy.special import log_softmax, softmax
 
-from trainer.build import TRAINING_FACTS, BuildPlan, Parts, held_out_ids, load_data, network_for, split_data
+from trainer.build import (
+    TRAINING_FACTS,
+    BuildPlan,
+    Parts,
+    held_out_ids,
+    load_data,
+    network_for,
+    saved_training,
+    split_data,
+)
 from trainer.calibration import fit_temperature, logits_model
 from trainer.export import export_atomically
 from trainer.metrics import classification_metrics, masks_by_value
@@ -35,10 +43,10 @@ SPLIT_FLAGS = ("split", "seed", "holdout_source", "limit", "max_per_class")  # w
 
 def member_recipe(weights: Path) -> Recipe:
     """The recipe a member was trained with, from the ``training.json`` beside its weights."""
-    path = Path(weights).with_name(TRAINING_FACTS)
-    if not path.is_file():
+    saved = saved_training(weights)
+    if saved is None:
         raise FileNotFoundError(f"{weights}: no {TRAINING_FACTS} beside it to say which network it is")
-    return Recipe(**json.loads(path.read_text())["recipe"])
+    return saved[0]
 
 
 def member_logits(weights: Path, parts: Parts) -> dict[str, np.ndarray]:
