@@ -33,6 +33,7 @@ from trainer.keras_backend import keras
 from trainer.models import LOGITS_LAYER
 from trainer.ood import (
     METHOD,
+    OOD_OUTPUT,
     fit_mahalanobis,
     is_out_of_distribution,
     mahalanobis_scores,
@@ -62,8 +63,8 @@ def parse_args() -> argparse.Namespace:
 def probe(model: keras.Model) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """Images -> features, logits and (where the model has one) OOD score, in one pass."""
     outputs = {"features": model.get_layer(LOGITS_LAYER).input, "logits": model.get_layer(LOGITS_LAYER).output}
-    if len(model.outputs) == 2:
-        outputs["ood_score"] = model.outputs[1]
+    if OOD_OUTPUT in model.output_names:
+        outputs["ood_score"] = model.outputs[model.output_names.index(OOD_OUTPUT)]
     both = keras.Model(model.inputs, list(outputs.values()))
 
     def run(images: np.ndarray) -> dict[str, np.ndarray]:
@@ -109,9 +110,10 @@ def measure(args: argparse.Namespace, image_folder: Path) -> dict:
     plan = BuildPlan(data=tuple(args.data), out=args.model, seed=args.seed)
     parts = split_data(plan, load_data(plan))
     train = probe(model)(parts.train.images)
-    builtin = len(model.outputs) == 2 and not args.refit
-    if not builtin:
-        model = with_ood_output(model, train["features"], parts.train.labels)
+    builtin = OOD_OUTPUT in model.output_names and not args.refit
+    if not builtin:  # fitted here on the probabilities alone, whatever other outputs the model has
+        probabilities = keras.Model(model.inputs, model.outputs[0], name=model.name)
+        model = with_ood_output(probabilities, train["features"], parts.train.labels)
     run = probe(model)
     validation = run(parts.validation.images)
     scorers: dict[str, Scorer] = {METHOD: lambda out: out["ood_score"][:, 0]}
