@@ -99,11 +99,15 @@ def resize_to_input(crop: np.ndarray) -> np.ndarray:
     return cv2.resize(crop.astype(np.float32), (INPUT_WIDTH, INPUT_HEIGHT), interpolation=interpolation)
 
 
+def crop_to(rgb: np.ndarray, box: CropBox | None = None) -> np.ndarray:
+    """The ``box`` of a decoded image (its centre 3:4 box by default)."""
+    box = box or centre_crop_box(rgb.shape[1], rgb.shape[0])
+    return rgb[box.y : box.y + box.height, box.x : box.x + box.width]
+
+
 def preprocess_array(rgb: np.ndarray, box: CropBox | None = None) -> np.ndarray:
     """Crop (centre 3:4 by default) and resize a decoded uint8 RGB image to model input."""
-    box = box or centre_crop_box(rgb.shape[1], rgb.shape[0])
-    crop = rgb[box.y : box.y + box.height, box.x : box.x + box.width]
-    return resize_to_input(crop)
+    return resize_to_input(crop_to(rgb, box))
 
 
 def preprocess_file(path: str | Path) -> np.ndarray:

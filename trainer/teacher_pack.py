@@ -18,8 +18,9 @@ import numpy as np
 from PIL import Image
 
 from trainer.datasets import LabelledImages, read_labelled_files
+from trainer.info import NUM_CLASSES
 from trainer.models.torch_weights import load_legacy_state_dict
-from trainer.preprocess import centre_crop_box, decode_image
+from trainer.preprocess import crop_to, decode_image
 from trainer.teacher import TeacherError, held_out_digest
 
 IMAGES_FILE = "images.npz"
@@ -37,9 +38,7 @@ def order_digest(image_ids: list[str]) -> str:
 
 def encode(path: Path) -> bytes:
     """The file, decoded as the spec decodes, centre-cropped to 3:4 and area-resized to PACK_SIZE, as WebP."""
-    rgb = decode_image(path)
-    box = centre_crop_box(rgb.shape[1], rgb.shape[0])
-    crop = Image.fromarray(rgb[box.y : box.y + box.height, box.x : box.x + box.width])
+    crop = Image.fromarray(crop_to(decode_image(path)))
     if crop.size != PACK_SIZE:
         crop = crop.resize(PACK_SIZE, Image.Resampling.BOX)
     buffer = io.BytesIO()
@@ -108,6 +107,7 @@ def read_cross_fitted(path: Path, train: LabelledImages, validation: LabelledIma
         raise TeacherError(f"{path} was trained on another split's pack: run `trainer teach --pack` on this split")
     if str(arrays.get("train_order_digest")) != order_digest(train.image_ids):
         raise TeacherError(f"{path} lists the training images in another order than this split")
-    if arrays["oof"].shape != (len(train), 7) or arrays["validation"].shape[1:] != (len(validation), 7):
+    expected = (len(train), NUM_CLASSES), (len(validation), NUM_CLASSES)
+    if (arrays["oof"].shape, arrays["validation"].shape[1:]) != expected:
         raise TeacherError(f"{path}: logits of the wrong shape {arrays['oof'].shape}, {arrays['validation'].shape}")
     return arrays
