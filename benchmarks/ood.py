@@ -37,6 +37,8 @@ from trainer.ood import (
     fit_mahalanobis,
     is_out_of_distribution,
     mahalanobis_scores,
+    ood_features,
+    ood_method,
     ood_threshold,
     with_ood_output,
 )
@@ -61,8 +63,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def probe(model: keras.Model) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
-    """Images -> features, logits and (where the model has one) OOD score, in one pass."""
-    outputs = {"features": model.get_layer(LOGITS_LAYER).input, "logits": model.get_layer(LOGITS_LAYER).output}
+    """Images -> penultimate features, logits, the OOD score's features and (where the model has one) OOD
+    score, in one pass."""
+    outputs = {
+        "features": model.get_layer(LOGITS_LAYER).input,
+        "logits": model.get_layer(LOGITS_LAYER).output,
+        "ood_features": ood_features(model),
+    }
     if OOD_OUTPUT in model.output_names:
         outputs["ood_score"] = model.outputs[model.output_names.index(OOD_OUTPUT)]
     both = keras.Model(model.inputs, list(outputs.values()))
@@ -113,14 +120,15 @@ def measure(args: argparse.Namespace, image_folder: Path) -> dict:
     builtin = OOD_OUTPUT in model.output_names and not args.refit
     if not builtin:  # fitted here on the probabilities alone, whatever other outputs the model has
         probabilities = keras.Model(model.inputs, model.outputs[0], name=model.name)
-        model = with_ood_output(probabilities, train["features"], parts.train.labels)
+        model = with_ood_output(probabilities, train["ood_features"], parts.train.labels)
+    method = manifest["decision"]["ood"].get("method", METHOD) if builtin else ood_method(model)
     run = probe(model)
     validation = run(parts.validation.images)
-    scorers: dict[str, Scorer] = {METHOD: lambda out: out["ood_score"][:, 0]}
+    scorers: dict[str, Scorer] = {method: lambda out: out["ood_score"][:, 0]}
     scorers |= comparison_scorers(train, parts.train.labels)
     thresholds = {name: ood_threshold(scorer(validation)) for name, scorer in scorers.items()}
     if builtin:
-        thresholds[METHOD] = manifest["decision"]["ood"]["threshold"]
+        thresholds[method] = manifest["decision"]["ood"]["threshold"]
     checks = manifest.get("decision", {}).get("image_checks", {})
 
     def outputs(images: np.ndarray) -> dict[str, np.ndarray]:
@@ -142,7 +150,7 @@ def measure(args: argparse.Namespace, image_folder: Path) -> dict:
     }
     deciders["photo checks"] = lambda out: out["photo_checks"]
     primary = next(iter(deciders))
-    deciders[f"not judged ({METHOD} or photo checks)"] = lambda out: deciders[primary](out) | out["photo_checks"]
+    deciders[f"not judged ({method} or photo checks)"] = lambda out: deciders[primary](out) | out["photo_checks"]
     rates = {}
     for method, decide in deciders.items():
         rates[method] = {

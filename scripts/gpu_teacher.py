@@ -127,6 +127,22 @@ def decode_part(images: np.lib.npyio.NpzFile, start: int, count: int) -> np.ndar
         return np.stack(list(pool.map(one, range(start, start + count))))
 
 
+def load_pack(folder: Path, limit: int | None, device: torch.device) -> tuple[dict, dict, np.lib.npyio.NpzFile, dict]:
+    """A pack's facts, backbone weights and arrays, and per part its images (on ``device``), labels and image types."""
+    pack = json.loads((folder / "pack.json").read_text())
+    weights = dict(np.load(folder / "backbone.npz"))
+    packed = np.load(folder / "images.npz")
+    parts, start = {}, 0
+    for name in PARTS:
+        count = len(packed[f"{name}_labels"])
+        keep = min(count, limit or count)
+        images = torch.from_numpy(decode_part(packed, start, keep)).to(device)
+        parts[name] = (images, packed[f"{name}_labels"][:keep], packed[f"{name}_domains"][:keep])
+        start += count
+    log(f"decoded {[len(parts[name][1]) for name in PARTS]} images onto {device}")
+    return pack, weights, packed, parts
+
+
 def _uniform(n: int, low: float, high: float, *shape: int, device: torch.device) -> torch.Tensor:
     return torch.empty(n, *shape, device=device).uniform_(low, high)
 
@@ -248,17 +264,8 @@ def main(argv: list[str] | None = None) -> None:
     args.size = tuple(int(side) for side in args.size.split("x"))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True
-    pack = json.loads((args.pack / "pack.json").read_text())
-    weights = dict(np.load(args.pack / "backbone.npz"))
-    packed = np.load(args.pack / "images.npz")
-    parts, start = {}, 0
-    for name in PARTS:
-        count = len(packed[f"{name}_labels"])
-        keep = min(count, args.limit or count)
-        parts[name] = (torch.from_numpy(decode_part(packed, start, keep)).to(device), packed[f"{name}_labels"][:keep])
-        start += count
-    log(f"decoded {[len(parts[name][1]) for name in PARTS]} images onto {device}")
-    images, labels = parts["train"]
+    pack, weights, packed, parts = load_pack(args.pack, args.limit, device)
+    images, labels, _ = parts["train"]
     groups = packed["train_groups"][: len(labels)]
     folds = StratifiedGroupKFold(args.folds, shuffle=True, random_state=args.fold_seed).split(labels, labels, groups)
     out_of_fold = np.zeros((len(labels), CLASSES), np.float32)

@@ -1,7 +1,8 @@
 """A model with the OOD output: the page's score equals `trainer predict --json`'s, and the JSON has its keys.
 
-The model is the tiny test model that `trainer build` exports with its Mahalanobis output, served by the
-real web app to headless Chromium; `predict --json` is also checked on a one-output model.
+The models are the tiny test model that `trainer build` exports with its Mahalanobis output and the
+committed model, served by the real web app to headless Chromium; `predict --json` is also checked on a
+one-output model.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ SCORE_RELATIVE_TOLERANCE = 1e-3
 TIERS = {"urgent", "check", "routine", "not-judged"}
 
 
-@pytest.fixture(scope="module")
-def served_model(tiny_model) -> Path:
-    """The tiny model as `trainer build` exports it: probabilities and OOD score, ``decision.ood`` set."""
-    assert "ood" in json.loads((tiny_model / "manifest.json").read_text())["decision"]
-    return tiny_model
+@pytest.fixture(scope="module", params=["tiny", "shipped"])
+def served_model(request, tiny_model) -> Path:
+    """The tiny model as `trainer build` exports it (its score over the penultimate features), then the
+    committed EfficientNet-Lite0 (its score over block 8's averaged features): ``decision.ood`` set."""
+    model = tiny_model if request.param == "tiny" else request.getfixturevalue("app_model")
+    if request.param == "shipped" and model == tiny_model:
+        pytest.skip("no committed model here: the tiny one is the served one")
+    assert "ood" in json.loads((model / "manifest.json").read_text())["decision"]
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +75,8 @@ def test_page_ood_score_equals_python(page, served_model, tmp_path):
 
 
 @pytest.mark.parametrize("with_ood", [True, False], ids=["ood-output", "one-output"])
-def test_predict_json_has_the_documented_keys(with_ood, served_model, one_output_model, tmp_path):
-    model = served_model if with_ood else one_output_model
+def test_predict_json_has_the_documented_keys(with_ood, tiny_model, one_output_model, tmp_path):
+    model = tiny_model if with_ood else one_output_model
     images = [write_rgb(tmp_path / f"{name}.jpg", image) for name, image in non_lesion_images(150, 200).items()]
     result = predict_json(model, images)
     assert list(result) == [str(p) for p in images]

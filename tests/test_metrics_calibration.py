@@ -1,6 +1,7 @@
 """Metrics and temperature scaling."""
 
 import numpy as np
+import pytest
 from scipy.special import softmax
 from sklearn.metrics import roc_auc_score
 
@@ -88,3 +89,27 @@ def test_class_offsets_recover_a_shifted_decision_and_fold_into_the_bias():
     before_fold = model.predict(x, verbose=0)
     fold_offsets(model, offsets)
     assert np.allclose(model.predict(x, verbose=0) - before_fold, offsets, atol=1e-5)
+
+
+def test_calibration_refits_the_temperature_after_the_offsets():
+    from types import SimpleNamespace
+
+    from trainer.build import calibrate
+    from trainer.calibration import MIN_CROSS_FITTED_GAIN, fit_temperature
+    from trainer.keras_backend import keras
+
+    labels, logits = _fake_predictions(n=1400, sharpness=2.0)
+    biased = (logits + np.array([-1.5, 0, 0, -1.5, 0, 1.5, 0])).astype(np.float32)
+    inputs = keras.Input((7,))
+    dense = keras.layers.Dense(7, name="logits")
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(dense(inputs)))
+    dense.set_weights([np.eye(7), np.zeros(7)])  # the model's logits are the inputs
+    part = SimpleNamespace(images=biased, labels=labels)
+    outputs = calibrate(model, SimpleNamespace(validation=part, test=part, cross_source=None))
+
+    assert outputs.offset_gain >= MIN_CROSS_FITTED_GAIN and np.abs(outputs.class_offsets).max() > 0.5
+    assert abs(outputs.temperature_after_offsets - 1.0) > 0.02
+    final = np.log(outputs.validation)
+    assert fit_temperature(final, labels) == pytest.approx(1.0, abs=0.01)  # nothing left to calibrate
+    decided = (np.log(softmax(biased / outputs.temperature, axis=1)) + outputs.class_offsets).argmax(1)
+    np.testing.assert_array_equal(outputs.validation.argmax(1), decided)  # the second temperature keeps them

@@ -185,7 +185,7 @@ def test_a_build_with_reused_weights_says_so(card_folder):
     _, manifest, metrics, _ = card_folder
 
     def details(reused_weights: str | None) -> str:
-        training = {**metrics["training"], "reused_weights": reused_weights}
+        training = {**metrics["training"], "reused_weights": reused_weights, "trained_by": None}
         return " ".join(map(str, model_details(manifest, {**metrics, "training": training}, "0" * 64)))
 
     assert "trained by an earlier build" in details("run/trained_weights.h5")

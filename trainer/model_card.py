@@ -85,7 +85,14 @@ def model_details(manifest: dict, metrics: dict, version: str) -> list[Block]:
             f"Training ran {training['epochs_run']} epochs (best epoch {training['best_epoch']}) in "
             f"{number(training['seconds'])} s on {training.get('machine', 'an unrecorded machine')}."
         )
-    if training.get("reused_weights"):
+    if training.get("trained_by"):
+        trained_by = training["trained_by"]
+        distilled = f", distilled from {trained_by['teacher']}," if trained_by["recipe"].get("teacher_weight") else ""
+        facts.append(
+            f"The weights were trained in PyTorch by {trained_by['script']} on {trained_by['device']}{distilled} "
+            "and loaded into the Keras network that this build calibrated and exported."
+        )
+    elif training.get("reused_weights"):
         facts.append("The weights were trained by an earlier build with the same recipe and reused by this one.")
     if training.get("teacher"):
         teacher = training["teacher"]

@@ -1,6 +1,9 @@
-"""Out-of-distribution score: Mahalanobis distance on the model's penultimate features (Lee et al., 2018).
+"""Out-of-distribution score: Mahalanobis distance on the model's features (Lee et al., 2018).
 
-The features are the input of the ``logits`` Dense layer. Fitted on training images: one mean per class and
+The features are, for EfficientNet-Lite0, the spatially averaged output of its block 8 (112 channels at 1/16
+of the input), else the penultimate features (the input of the ``logits`` Dense layer). Mid-level features
+stay generic; the penultimate ones of a network trained long and distilled map screenshots, faces and photos
+into the lesion classes' clusters (docs/ood.md). Fitted on training images: one mean per class and
 one covariance shared by the classes (Ledoit-Wolf shrinkage, so rare classes and dead ReLU units do not make
 it singular). The score of an image is its squared Mahalanobis distance to the nearest class mean:
 
@@ -30,6 +33,13 @@ if TYPE_CHECKING:
 
 OOD_OUTPUT = "ood_score"
 METHOD = "mahalanobis-penultimate"
+MID_LEVEL_METHOD = "mahalanobis-block8"
+MID_LEVEL_BLOCK = "lite0_block8_project"  # its batch norm in a trained model, its conv in the folded export twin
+POOL_LAYER = "ood_pool"
+FEATURES_DESCRIBED = {
+    METHOD: "the penultimate features",
+    MID_LEVEL_METHOD: "the spatially averaged features of the backbone's block 8",
+}
 TARGET_FALSE_ALARM = 0.03
 # The threshold flags this much less than the target on validation, so that the rate on unseen lesion
 # images (a sampling error of about 0.5 point for 1500 validation images) stays within the target.
@@ -46,11 +56,34 @@ class MahalanobisFit:
     precision: np.ndarray  # (d, d) inverse of the shrunk shared covariance
 
 
-def penultimate_features(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """The input of the model's ``logits`` layer for float or uint8 images (N, 75, 100, 3): (N, d) float64."""
+def _mid_level_layer(model: keras.Model) -> keras.layers.Layer | None:
+    names = {layer.name for layer in model.layers}
+    found = [f"{MID_LEVEL_BLOCK}_{kind}" for kind in ("bn", "conv") if f"{MID_LEVEL_BLOCK}_{kind}" in names]
+    return model.get_layer(found[0]) if found else None
+
+
+def ood_method(model: keras.Model) -> str:
+    """Which features the score of ``model`` measures: ``MID_LEVEL_METHOD`` for EfficientNet-Lite0, else ``METHOD``."""
+    return MID_LEVEL_METHOD if _mid_level_layer(model) is not None else METHOD
+
+
+def ood_features(model: keras.Model) -> keras.KerasTensor:
+    """The (None, d) features the score measures: block 8's output averaged over space, else the penultimate."""
     from trainer.keras_backend import keras
 
-    features = keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).input)
+    layer = _mid_level_layer(model)
+    if layer is None:
+        return model.get_layer(LOGITS_LAYER).input
+    if POOL_LAYER in {layer.name for layer in model.layers}:  # a model that has the score already
+        return model.get_layer(POOL_LAYER).output
+    return keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(layer.output)
+
+
+def feature_values(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """:func:`ood_features` for float or uint8 images (N, 75, 100, 3): (N, d) float64."""
+    from trainer.keras_backend import keras
+
+    features = keras.Model(model.inputs, ood_features(model))
     return features.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0).astype(np.float64)
 
 
@@ -111,14 +144,14 @@ def ood_layers(features: keras.KerasTensor, fit: MahalanobisFit) -> keras.KerasT
 def with_ood_output(model: keras.Model, train_features: np.ndarray, train_labels: np.ndarray) -> keras.Model:
     """``model`` with a second output, the OOD score: outputs ``[probabilities, ood_score]``.
 
-    ``train_features`` are :func:`penultimate_features` of ``model`` on training images. The layers of
+    ``train_features`` are :func:`feature_values` of ``model`` on training images. The layers of
     ``model`` are shared, not copied.
     """
     from trainer.keras_backend import keras
 
     if len(model.outputs) != 1:
         raise ValueError(f"{model.name} already has {len(model.outputs)} outputs; expected the probabilities only")
-    score = ood_layers(model.get_layer(LOGITS_LAYER).input, fit_mahalanobis(train_features, train_labels))
+    score = ood_layers(ood_features(model), fit_mahalanobis(train_features, train_labels))
     return keras.Model(model.inputs, [model.outputs[0], score], name=model.name)
 
 
@@ -143,6 +176,7 @@ def ood_decision(
     validation_scores: np.ndarray,
     held_out_scores: Mapping[str, np.ndarray] | None = None,
     false_alarm: float = TARGET_FALSE_ALARM,
+    method: str = METHOD,
 ) -> dict:
     """The manifest's ``decision.ood`` entry; ``held_out_scores`` (e.g. ``{"test": ...}``) of lesion images
     the threshold was not chosen on add their false-alarm rates."""
@@ -152,10 +186,10 @@ def ood_decision(
     }
     flagged = is_out_of_distribution(validation_scores, threshold)
     return {
-        "method": METHOD,
+        "method": method,
         "output": OOD_OUTPUT,
         "threshold": threshold,
-        "rule": "the model's second output, the squared Mahalanobis distance of the penultimate features to the "
+        "rule": f"the model's second output, the squared Mahalanobis distance of {FEATURES_DESCRIBED[method]} to the "
         "nearest class mean (shared shrunk covariance, fitted on training images), above this marks a photo the "
         f"model cannot judge; chosen to flag at most {false_alarm:.0%} of held-out lesion images",
         "target_false_alarm_rate": false_alarm,

@@ -42,6 +42,7 @@ class TrainingResult:
     seconds: float = 0.0
     images_per_second: float = 0.0
     distribution: dict = field(default_factory=dict)  # strategy, replicas, global batch, scaled learning rate
+    trained_by: dict = field(default_factory=dict)  # a trainer outside Keras: script, device, teacher, recipe
 
 
 def class_weights(labels: np.ndarray, mode: str) -> dict[int, float] | None:

@@ -75,8 +75,12 @@ def build_backbone(inputs, fold_bn: bool = False):
 
 
 def load_imagenet_weights(backbone: keras.Model, path: str | None = None) -> None:
-    """Copy the PyTorch state_dict into the Keras model's backbone layers, layer by layer."""
-    state = load_legacy_state_dict(path or imagenet_weights_path())
+    """Copy the PyTorch ImageNet state_dict into the Keras model's backbone layers, layer by layer."""
+    load_backbone_state(backbone, load_legacy_state_dict(path or imagenet_weights_path()))
+
+
+def load_backbone_state(backbone: keras.Model, state: dict[str, np.ndarray]) -> None:
+    """Copy backbone weights named as in the PyTorch EfficientNet-Lite state_dicts into the Keras layers."""
     pairs = [("stem", "_conv_stem", "_bn0"), ("head", "_conv_head", "_bn1")]
     for block in range(sum(stage[-1] for stage in STAGES)):
         torch_block = f"_blocks.{block}."
@@ -100,6 +104,15 @@ def _set_bn(layer: keras.layers.Layer, state: dict, prefix: str) -> None:
     layer.set_weights(
         [np.asarray(state[f"{prefix}.{key}"]) for key in ("weight", "bias", "running_mean", "running_var")]
     )
+
+
+def load_trained_state(model: keras.Model, state: dict[str, np.ndarray]) -> None:
+    """Load a whole classifier trained in PyTorch (``scripts/gpu_student.py``): backbone, head batch norm,
+    Dense 256 and logits, under that script's names."""
+    load_backbone_state(model, state)
+    _set_bn(model.get_layer("head_bn"), state, "head_bn")
+    for name in ("head_dense", "logits"):
+        model.get_layer(name).set_weights([state[f"{name}.weight"].T, state[f"{name}.bias"]])
 
 
 COLOUR_CONSTANCY = ("none", "shades-of-gray")

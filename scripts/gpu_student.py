@@ -1,0 +1,218 @@
+"""Train the shipped student network on a GPU, distilled from a teacher folder, for `trainer build --weights`.
+
+    python scripts/gpu_student.py --pack PACK --teacher TEACHER --out RUN [--epochs 30 --teacher-weight 0.4]
+
+PACK is written by `trainer teach --pack --backbone` with EfficientNet-Lite0's ImageNet weights, TEACHER by
+`trainer teach` on the same split. The network is the one `trainer build` builds for the default recipe
+with `--colour-constancy shades-of-gray` (Shades of Gray at the input, x1.5 aligned-corner upsampling of the
+75x100 input, EfficientNet-Lite0, dropout, batch norm, Dense 256, dropout, Dense 7), trained in PyTorch
+because the GPU machines have PyTorch, not TensorFlow. Each training image is augmented on the GPU at its
+200x150 pack resolution (rotation, scale, aspect, flips, shifts, white balance, saturation, contrast,
+brightness, gamma, noise), then area-resized to the 75x100 the page sends. Targets blend the true class with
+the teacher's probabilities; sqrt-balanced class weights; AdamW with warm-up and cosine decay; the epoch
+with the best validation balanced accuracy is kept. RUN/student.npz holds its weights under PyTorch names,
+RUN/run.json the recipe and history; `trainer build --weights RUN/student.npz` loads them into the Keras
+model, then calibrates, exports and reports as for any build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gpu_teacher import CLASSES, EfficientNetLite, load_pack, log, random_affine, recolour, scores
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+INPUT_SIZE = (75, 100)  # the page's input, HEIGHTxWIDTH
+UPSAMPLE = 1.5
+SHADES_OF_GRAY_POWER = 6.0
+HEAD_UNITS = 256
+DROPOUT = 0.3
+STARTED = time.time()
+
+
+def shades_of_gray(x: torch.Tensor, power: float = SHADES_OF_GRAY_POWER) -> torch.Tensor:
+    """trainer.models.layers.ShadesOfGray on NCHW 0..255 images."""
+    scaled = x / 255.0
+    illuminant = (scaled**power).mean((2, 3), keepdim=True) ** (1.0 / power)
+    length = illuminant.pow(2).sum(1, keepdim=True).sqrt()
+    gain = length / (illuminant * 3.0**0.5 + 1e-6)
+    return (x * gain).clamp(0.0, 255.0)
+
+
+class Student(nn.Module):
+    """The Keras student of trainer.models.efficientnet_lite, layer for layer, on NCHW 0..255 75x100 input."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        super().__init__()
+        self.backbone = EfficientNetLite(weights)
+        self.head_dropout = nn.Dropout(DROPOUT)
+        self.head_bn = nn.BatchNorm1d(1280, eps=1e-3, momentum=0.01)
+        self.head_dense = nn.Linear(1280, HEAD_UNITS)
+        self.head_dropout2 = nn.Dropout(DROPOUT)
+        self.logits = nn.Linear(HEAD_UNITS, CLASSES)
+        self.size = tuple(round(side * UPSAMPLE) for side in INPUT_SIZE)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(shades_of_gray(x), self.size, mode="bilinear", align_corners=True)
+        x = self.backbone.features(((x - 127.0) / 128.0).contiguous(memory_format=torch.channels_last))
+        x = F.relu(self.head_dense(self.head_bn(self.head_dropout(x))))
+        return self.logits(self.head_dropout2(x))
+
+    def keras_state(self) -> dict[str, np.ndarray]:
+        """Weights under their PyTorch names (backbone ones as in the ImageNet state_dict), classifier excluded."""
+        return {
+            name.removeprefix("backbone."): value.float().cpu().numpy()
+            for name, value in self.state_dict().items()
+            if not name.endswith("num_batches_tracked") and not name.startswith("backbone.classifier")
+        }
+
+
+def page_input(images: torch.Tensor, train: bool) -> torch.Tensor:
+    """uint8 NHWC 150x200 -> NCHW 0..255 at 75x100 (2x2 area resize, rounded as the page's canvas is),
+    augmented at the pack resolution first when training."""
+    x = images.permute(0, 3, 1, 2).float() / 255.0
+    if train:
+        n = x.shape[0]
+        grid = F.affine_grid(random_affine(n, x.shape[3] / x.shape[2], x.device), x.shape, align_corners=False)
+        x = recolour(F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False))
+    x = F.adaptive_avg_pool2d(x.clamp(0, 1) * 255.0, INPUT_SIZE)
+    return x.round()
+
+
+@torch.no_grad()
+def predict_logits(model: Student, images: torch.Tensor) -> np.ndarray:
+    model.eval()
+    rows = []
+    for start in range(0, len(images), 512):
+        with torch.autocast(images.device.type, torch.bfloat16, enabled=images.is_cuda):
+            rows.append(model(page_input(images[start : start + 512], train=False)).float())
+    return torch.cat(rows).cpu().numpy()
+
+
+def soft_targets(labels: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
+    """(1 - weight) x the true class + weight x the teacher's probabilities."""
+    return (1.0 - weight) * np.eye(CLASSES, dtype=np.float32)[labels] + weight * teacher.astype(np.float32)
+
+
+def teacher_rows(teacher_dir: Path, train_ids: np.ndarray) -> np.ndarray:
+    """The teacher's probabilities in the pack's training order (every training image must have one)."""
+    with np.load(teacher_dir / "teacher_targets.npz") as cache:
+        rows = {image_id: row for row, image_id in enumerate(cache["image_ids"].tolist())}
+        probabilities = cache["probabilities"]
+    missing = [image_id for image_id in train_ids.tolist() if image_id not in rows]
+    if missing:
+        raise SystemExit(f"the teacher has no soft labels for {len(missing)} training images, e.g. {missing[:3]}")
+    return probabilities[[rows[image_id] for image_id in train_ids.tolist()]]
+
+
+def per_type(labels: np.ndarray, domains: np.ndarray, logits: np.ndarray) -> dict[str, dict[str, float]]:
+    found = {"all": scores(labels, logits)}
+    for domain in np.unique(domains):
+        found[str(domain)] = scores(labels[domains == domain], logits[domains == domain])
+    return found
+
+
+def train(args, weights, train_part, validation, targets) -> tuple[Student, list, int]:
+    """The student at its best validation epoch, its history and that epoch."""
+    torch.manual_seed(args.seed)
+    images, labels = train_part
+    device = images.device
+    model = Student(weights).to(device)
+    counts = np.bincount(labels, minlength=CLASSES)
+    class_weight = np.sqrt(counts.sum() / (CLASSES * np.maximum(counts, 1)))
+    sample_weight = torch.tensor(class_weight / class_weight[labels].mean(), dtype=torch.float32, device=device)
+    target_rows = torch.from_numpy(targets).to(device)
+    label_rows = torch.from_numpy(labels).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
+    steps = len(labels) // args.batch_size
+    best, best_state, best_epoch, history = -1.0, None, 0, []
+    for epoch in range(args.epochs):
+        started = time.time()
+        model.train()
+        order = np.random.default_rng([args.seed, epoch]).permutation(len(labels))
+        for step in range(steps):
+            done = (epoch * steps + step) / (args.epochs * steps)
+            warm_up = min(1.0, (epoch * steps + step + 1) / steps)
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr * warm_up * 0.5 * (1 + math.cos(math.pi * done))
+            rows = torch.from_numpy(order[step * args.batch_size : (step + 1) * args.batch_size]).to(device)
+            with torch.autocast(device.type, torch.bfloat16, enabled=images.is_cuda):
+                logits = model(page_input(images[rows], train=True)).float()
+            per_image = -(target_rows[rows] * F.log_softmax(logits, 1)).sum(1)
+            loss = (per_image * sample_weight[label_rows[rows]]).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
+        judged = averaged.module if averaged is not None else model
+        epoch_scores = scores(validation[1], predict_logits(judged, validation[0]))
+        history.append({"epoch": epoch + 1, "loss": loss.item(), "seconds": time.time() - started, **epoch_scores})
+        log(f"epoch {epoch + 1}/{args.epochs}: validation {epoch_scores}")
+        if epoch_scores["balanced_accuracy"] > best:
+            best, best_epoch = epoch_scores["balanced_accuracy"], epoch + 1
+            best_state = {name: value.detach().clone() for name, value in judged.state_dict().items()}
+    model.load_state_dict(best_state)
+    return model, history, best_epoch
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pack", type=Path, required=True, help="`trainer teach --pack` folder with Lite0 weights")
+    parser.add_argument("--teacher", type=Path, required=True, help="`trainer teach` folder of the same split")
+    parser.add_argument("--out", type=Path, required=True, help="folder for student.npz and run.json")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--teacher-weight", type=float, default=0.4, help="share of the teacher in each target")
+    parser.add_argument("--lr", type=float, default=6e-4)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="keep an exponential moving average of the weights "
+        "with this decay per step (e.g. 0.998), judged and saved instead of the raw weights",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, help="use only the first N images of each part (quick checks)")
+    args = parser.parse_args(argv)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = True
+    pack, weights, packed, parts = load_pack(args.pack, args.limit, device)
+    train_images, train_labels, _ = parts["train"]
+    teacher = teacher_rows(args.teacher, packed["train_ids"][: len(train_labels)])
+    targets = soft_targets(train_labels, teacher, args.teacher_weight)
+    validation = parts["validation"][:2]
+    model, history, best_epoch = train(args, weights, (train_images, train_labels), validation, targets)
+    args.out.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out / "student.npz", **model.keras_state())
+    facts = {
+        "trained_by": "scripts/gpu_student.py",
+        "backbone": pack["backbone"],
+        "teacher": json.loads((args.teacher / "teacher.json").read_text()).get("description", str(args.teacher)),
+        "architecture": {"arch": "efficientnet-lite0", "upsample": UPSAMPLE, "colour_constancy": "shades-of-gray"},
+        "arguments": {key: value if not isinstance(value, Path) else str(value) for key, value in vars(args).items()},
+        "held_out_digest": pack["held_out_digest"],
+        "train_order_digest": pack["train_order_digest"],
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "seconds": time.time() - STARTED,
+        "best_epoch": best_epoch,
+        "validation": per_type(*[parts["validation"][i] for i in (1, 2)], predict_logits(model, validation[0])),
+        "test": per_type(*[parts["test"][i] for i in (1, 2)], predict_logits(model, parts["test"][0])),
+        "history": history,
+    }
+    (args.out / "run.json").write_text(json.dumps(facts, indent=1) + "\n")
+    log(f"wrote {args.out}: best epoch {best_epoch}, validation {facts['validation']}")
+
+
+if __name__ == "__main__":
+    main()

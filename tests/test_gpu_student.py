@@ -1,0 +1,183 @@
+"""A student trained on a GPU by scripts/gpu_student.py: `trainer build --weights RUN/student.npz` loads it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_build_cli import _cli
+from tests.test_teacher_pack import _fake_run
+from trainer.build import BuildPlan, held_out_ids, load_data, split_data
+from trainer.models.efficientnet_lite import efficientnet_lite0_classifier, imagenet_weights_path
+from trainer.models.torch_weights import load_legacy_state_dict
+from trainer.recipe import recipe_for, with_overrides
+from trainer.student_import import RUN_FACTS, StudentError, load_student
+from trainer.teacher import held_out_digest
+from trainer.teacher_pack import order_digest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+SHIPPED_RECIPE = with_overrides(recipe_for("efficientnet-lite0"), colour_constancy="shades-of-gray")
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None,
+    reason="PyTorch is not installed: only scripts/gpu_student.py needs it (pip install torch scikit-learn pillow)",
+)
+
+
+@pytest.fixture(scope="module")
+def parts(ham_layout):
+    plan = BuildPlan(data=(ham_layout,), out=Path("unused"))
+    return split_data(plan, load_data(plan))
+
+
+def _student_state(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """What scripts/gpu_student.py saves: backbone under the ImageNet state_dict's names, then the head."""
+    backbone = {
+        name: value
+        for name, value in load_legacy_state_dict(imagenet_weights_path()).items()
+        if not name.startswith("_fc") and not name.endswith("num_batches_tracked")
+    }
+    head = {
+        "head_bn.weight": rng.uniform(0.5, 1.5, 1280),
+        "head_bn.bias": rng.normal(size=1280),
+        "head_bn.running_mean": rng.normal(size=1280),
+        "head_bn.running_var": rng.uniform(0.5, 2.0, 1280),
+        "head_dense.weight": rng.normal(scale=0.05, size=(256, 1280)),
+        "head_dense.bias": rng.normal(scale=0.1, size=256),
+        "logits.weight": rng.normal(scale=0.2, size=(7, 256)),
+        "logits.bias": rng.normal(scale=0.1, size=7),
+    }
+    return backbone | {name: value.astype(np.float32) for name, value in head.items()}
+
+
+def _write_run(folder: Path, parts, **overrides) -> Path:
+    """A run folder as scripts/gpu_student.py writes it, for this split (or as ``overrides`` say)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "student.npz", **_student_state(np.random.default_rng(0)))
+    facts = {
+        "trained_by": "scripts/gpu_student.py",
+        "backbone": "efficientnet-lite0-57934424",
+        "teacher": "2 cross-fitted run(s) of 5 networks each (a fake network)",
+        "architecture": {"arch": "efficientnet-lite0", "upsample": 1.5, "colour_constancy": "shades-of-gray"},
+        "arguments": {"pack": "PACK", "teacher": "T", "out": "RUN", "epochs": 2, "teacher_weight": 0.4, "seed": 1},
+        "held_out_digest": held_out_digest(held_out_ids(parts)),
+        "train_order_digest": order_digest(parts.train.image_ids),
+        "device": "NVIDIA H200",
+        "seconds": 12.5,
+        "best_epoch": 2,
+        "validation": {"all": {"balanced_accuracy": 0.5, "macro_auc": 0.8}},
+        "history": [{"epoch": e, "loss": 1.0 / e, "balanced_accuracy": e / 4} for e in (1, 2)],
+    }
+    (folder / RUN_FACTS).write_text(json.dumps(facts | overrides))
+    return folder / "student.npz"
+
+
+def test_a_students_weights_land_in_the_keras_layers_of_the_same_name(parts, tmp_path):
+    weights = _write_run(tmp_path / "run", parts)
+    model = efficientnet_lite0_classifier(upsample=1.5, colour_constancy="shades-of-gray")
+    training = load_student(model, weights, SHIPPED_RECIPE, parts.train.image_ids, held_out_ids(parts))
+    state = np.load(weights)
+    kernel, bias = model.get_layer("logits").get_weights()
+    np.testing.assert_array_equal(kernel, state["logits.weight"].T)
+    np.testing.assert_array_equal(bias, state["logits.bias"])
+    *_, variance = model.get_layer("head_bn").get_weights()
+    np.testing.assert_array_equal(variance, state["head_bn.running_var"])
+    (stem,) = model.get_layer("lite0_stem_conv").get_weights()
+    np.testing.assert_array_equal(stem, state["_conv_stem.weight"].transpose(2, 3, 1, 0))
+    assert training.best_epoch == 2 and training.history["val_balanced_accuracy"] == [0.25, 0.5]
+    assert training.trained_by["device"] == "NVIDIA H200"
+    assert training.trained_by["recipe"] == {
+        "arch": "efficientnet-lite0",
+        "upsample": 1.5,
+        "colour_constancy": "shades-of-gray",
+        "epochs": 2,
+        "teacher_weight": 0.4,
+        "seed": 1,
+    }
+
+
+def test_a_student_of_another_split_network_or_folder_is_refused(parts, tmp_path):
+    model = efficientnet_lite0_classifier(upsample=1.5, colour_constancy="shades-of-gray")
+
+    def load(weights: Path, recipe=SHIPPED_RECIPE):
+        return load_student(model, weights, recipe, parts.train.image_ids, held_out_ids(parts))
+
+    with pytest.raises(StudentError, match="another split"):
+        load(_write_run(tmp_path / "split", parts, held_out_digest="0" * 64))
+    with pytest.raises(StudentError, match="other training images"):
+        load(_write_run(tmp_path / "order", parts, train_order_digest="0" * 64))
+    with pytest.raises(StudentError, match="recipe makes"):
+        load(_write_run(tmp_path / "plain", parts), recipe_for("efficientnet-lite0"))
+    lonely = _write_run(tmp_path / "lonely", parts)
+    (lonely.parent / RUN_FACTS).unlink()
+    with pytest.raises(StudentError, match=r"no run\.json"):
+        load(lonely)
+
+
+@pytest.mark.slow
+def test_a_build_from_a_gpu_student_exports_it_and_says_how_it_was_trained(ham_layout, parts, tmp_path):
+    weights = _write_run(tmp_path / "run", parts)
+    out = tmp_path / "model"
+    _cli("build", "--data", str(ham_layout), "--colour-constancy", "shades-of-gray", "--weights", str(weights),
+         "--out", str(out))  # fmt: skip
+    metrics = json.loads((out / "report" / "metrics.json").read_text())
+    training = metrics["training"]
+    assert training["machine"] == "NVIDIA H200" and training["trained_by"]["script"] == "scripts/gpu_student.py"
+    assert training["recipe"]["teacher_weight"] == 0.4 and training["epochs_run"] == 2
+    card = (out / "model-card.md").read_text()
+    assert "trained in PyTorch by scripts/gpu_student.py on NVIDIA H200, distilled from 2 cross-fitted" in card
+    assert "earlier build" not in card
+
+
+def _gpu_student_module():
+    sys.path.insert(0, str(SCRIPTS))  # the script imports its sibling gpu_teacher
+    spec = importlib.util.spec_from_file_location("gpu_student", SCRIPTS / "gpu_student.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@needs_torch
+def test_the_pytorch_student_computes_what_its_keras_twin_computes(parts, tmp_path):
+    import torch
+
+    from trainer.keras_backend import keras
+    from trainer.models.efficientnet_lite import load_trained_state
+
+    gpu_student = _gpu_student_module()
+    state = _student_state(np.random.default_rng(1))
+    weights = {name.replace(".", "__"): value for name, value in state.items() if not name.startswith("head")}
+    student = gpu_student.Student({k: v for k, v in weights.items() if not k.startswith("logits")})
+    student.load_state_dict({f"backbone.{k}" if not k.startswith(("head", "logits")) else k: torch.from_numpy(v)
+                             for k, v in state.items()}, strict=False)  # fmt: skip
+    student.eval()
+    model = efficientnet_lite0_classifier(upsample=1.5, colour_constancy="shades-of-gray")
+    load_trained_state(model, student.keras_state())
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 75, 100, 3)).astype(np.float32)
+    pixels[1] *= np.array([1.0, 0.8, 0.6], np.float32)  # a colour cast for Shades of Gray to undo
+    with torch.no_grad():
+        expected = student(torch.from_numpy(pixels).permute(0, 3, 1, 2)).numpy()
+    logits = keras.Model(model.input, model.get_layer("logits").output).predict(pixels, verbose=0)
+    assert np.abs(expected).max() > 0.5  # a head that says something, so the comparison means something
+    np.testing.assert_allclose(logits, expected, atol=1e-3)
+
+
+@needs_torch
+@pytest.mark.slow
+def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layout, tmp_path):
+    pack, teacher, run = tmp_path / "pack", tmp_path / "teacher", tmp_path / "run"
+    _cli("teach", "--data", str(ham_layout), "--pack", "--backbone", "lite0", "--out", str(pack))
+    _fake_run(pack, tmp_path / "logits.npz", np.random.default_rng(0))
+    _cli("teach", "--data", str(ham_layout), "--out", str(teacher), "--cross-fitted", str(tmp_path / "logits.npz"))
+    quick = ["--epochs", "1", "--batch-size", "8"]
+    _gpu_student_module().main(["--pack", str(pack), "--teacher", str(teacher), "--out", str(run), *quick])
+    facts = json.loads((run / RUN_FACTS).read_text())
+    assert facts["best_epoch"] == 1 and facts["architecture"]["colour_constancy"] == "shades-of-gray"
+    out = tmp_path / "model"
+    _cli("build", "--data", str(ham_layout), "--colour-constancy", "shades-of-gray", "--weights",
+         str(run / "student.npz"), "--out", str(out))  # fmt: skip
+    assert json.loads((out / "report" / "metrics.json").read_text())["training"]["trained_by"]["device"] == "cpu"
