@@ -121,14 +121,14 @@ def measure(args: argparse.Namespace, image_folder: Path) -> dict:
     if not builtin:  # fitted here on the probabilities alone, whatever other outputs the model has
         probabilities = keras.Model(model.inputs, model.outputs[0], name=model.name)
         model = with_ood_output(probabilities, train["ood_features"], parts.train.labels)
-    method = manifest["decision"]["ood"].get("method", METHOD) if builtin else ood_method(model)
+    score_method = manifest["decision"]["ood"].get("method", METHOD) if builtin else ood_method(model)
     run = probe(model)
     validation = run(parts.validation.images)
-    scorers: dict[str, Scorer] = {method: lambda out: out["ood_score"][:, 0]}
+    scorers: dict[str, Scorer] = {score_method: lambda out: out["ood_score"][:, 0]}
     scorers |= comparison_scorers(train, parts.train.labels)
     thresholds = {name: ood_threshold(scorer(validation)) for name, scorer in scorers.items()}
     if builtin:
-        thresholds[method] = manifest["decision"]["ood"]["threshold"]
+        thresholds[score_method] = manifest["decision"]["ood"]["threshold"]
     checks = manifest.get("decision", {}).get("image_checks", {})
 
     def outputs(images: np.ndarray) -> dict[str, np.ndarray]:
@@ -150,7 +150,7 @@ def measure(args: argparse.Namespace, image_folder: Path) -> dict:
     }
     deciders["photo checks"] = lambda out: out["photo_checks"]
     primary = next(iter(deciders))
-    deciders[f"not judged ({method} or photo checks)"] = lambda out: deciders[primary](out) | out["photo_checks"]
+    deciders[f"not judged ({score_method} or photo checks)"] = lambda out: deciders[primary](out) | out["photo_checks"]
     rates = {}
     for method, decide in deciders.items():
         rates[method] = {

@@ -19,14 +19,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from gpu_teacher import CLASSES, EfficientNetLite, load_pack, log, random_affine, recolour, scores
+from gpu_teacher import (
+    CLASSES,
+    STARTED,
+    EfficientNetLite,
+    load_pack,
+    log,
+    random_affine,
+    recolour,
+    scores,
+    set_learning_rate,
+    sqrt_class_weights,
+)
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
@@ -35,7 +45,6 @@ UPSAMPLE = 1.5
 SHADES_OF_GRAY_POWER = 6.0
 HEAD_UNITS = 256
 DROPOUT = 0.3
-STARTED = time.time()
 
 
 def shades_of_gray(x: torch.Tensor, power: float = SHADES_OF_GRAY_POWER) -> torch.Tensor:
@@ -113,7 +122,10 @@ def teacher_rows(teacher_dir: Path, train_ids: np.ndarray) -> np.ndarray:
     return probabilities[[rows[image_id] for image_id in train_ids.tolist()]]
 
 
-def per_type(labels: np.ndarray, domains: np.ndarray, logits: np.ndarray) -> dict[str, dict[str, float]]:
+def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
+    """Scores of ``model`` on a pack part (images, labels, image types), overall and per image type."""
+    images, labels, domains = part
+    logits = predict_logits(model, images)
     found = {"all": scores(labels, logits)}
     for domain in np.unique(domains):
         found[str(domain)] = scores(labels[domains == domain], logits[domains == domain])
@@ -126,8 +138,7 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
     images, labels = train_part
     device = images.device
     model = Student(weights).to(device)
-    counts = np.bincount(labels, minlength=CLASSES)
-    class_weight = np.sqrt(counts.sum() / (CLASSES * np.maximum(counts, 1)))
+    class_weight = sqrt_class_weights(labels)
     sample_weight = torch.tensor(class_weight / class_weight[labels].mean(), dtype=torch.float32, device=device)
     target_rows = torch.from_numpy(targets).to(device)
     label_rows = torch.from_numpy(labels).to(device)
@@ -140,10 +151,7 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
         model.train()
         order = np.random.default_rng([args.seed, epoch]).permutation(len(labels))
         for step in range(steps):
-            done = (epoch * steps + step) / (args.epochs * steps)
-            warm_up = min(1.0, (epoch * steps + step + 1) / steps)
-            for group in optimizer.param_groups:
-                group["lr"] = args.lr * warm_up * 0.5 * (1 + math.cos(math.pi * done))
+            set_learning_rate(optimizer, args.lr, epoch * steps + step, steps, args.epochs)
             rows = torch.from_numpy(order[step * args.batch_size : (step + 1) * args.batch_size]).to(device)
             with torch.autocast(device.type, torch.bfloat16, enabled=images.is_cuda):
                 logits = model(page_input(images[rows], train=True)).float()
@@ -206,8 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "seconds": time.time() - STARTED,
         "best_epoch": best_epoch,
-        "validation": per_type(*[parts["validation"][i] for i in (1, 2)], predict_logits(model, validation[0])),
-        "test": per_type(*[parts["test"][i] for i in (1, 2)], predict_logits(model, parts["test"][0])),
+        "validation": per_type(model, parts["validation"]),
+        "test": per_type(model, parts["test"]),
         "history": history,
     }
     (args.out / "run.json").write_text(json.dumps(facts, indent=1) + "\n")

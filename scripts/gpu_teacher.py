@@ -143,6 +143,21 @@ def load_pack(folder: Path, limit: int | None, device: torch.device) -> tuple[di
     return pack, weights, packed, parts
 
 
+def sqrt_class_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-class loss weights: the square root of inverse class frequency."""
+    counts = np.bincount(labels, minlength=CLASSES)
+    return np.sqrt(counts.sum() / (CLASSES * np.maximum(counts, 1)))
+
+
+def set_learning_rate(
+    optimizer: torch.optim.Optimizer, peak: float, step: int, steps_per_epoch: int, epochs: int
+) -> None:
+    """One epoch of linear warm-up, then cosine decay from ``peak`` to zero over all ``epochs``."""
+    warm_up = min(1.0, (step + 1) / steps_per_epoch)
+    for group in optimizer.param_groups:
+        group["lr"] = peak * warm_up * 0.5 * (1 + math.cos(math.pi * step / (epochs * steps_per_epoch)))
+
+
 def _uniform(n: int, low: float, high: float, *shape: int, device: torch.device) -> torch.Tensor:
     return torch.empty(n, *shape, device=device).uniform_(low, high)
 
@@ -217,8 +232,7 @@ def train_fold(args, weights, images, labels, train_rows, validation, epochs, fo
     torch.manual_seed(fold + 100 * args.fold_seed)
     device = images.device
     model = EfficientNetLite(weights).to(device).to(memory_format=torch.channels_last)
-    counts = np.bincount(labels[train_rows], minlength=CLASSES)
-    class_weight = np.sqrt(counts.sum() / (CLASSES * np.maximum(counts, 1)))
+    class_weight = sqrt_class_weights(labels[train_rows])
     criterion = nn.CrossEntropyLoss(weight=torch.tensor(class_weight, dtype=torch.float32, device=device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     targets = torch.from_numpy(labels).to(device)
@@ -229,10 +243,7 @@ def train_fold(args, weights, images, labels, train_rows, validation, epochs, fo
         model.train()
         order = np.random.default_rng([args.fold_seed, fold, epoch]).permutation(train_rows)
         for step in range(steps):
-            done = (epoch * steps + step) / (epochs * steps)
-            warm_up = min(1.0, (epoch * steps + step + 1) / steps)
-            for group in optimizer.param_groups:
-                group["lr"] = args.lr * warm_up * 0.5 * (1 + math.cos(math.pi * done))
+            set_learning_rate(optimizer, args.lr, epoch * steps + step, steps, epochs)
             rows = torch.from_numpy(order[step * args.batch_size : (step + 1) * args.batch_size]).to(device)
             with torch.autocast(device.type, torch.bfloat16, enabled=images.is_cuda):
                 loss = criterion(model(network_input(images[rows], args.size, train=True)).float(), targets[rows])

@@ -56,10 +56,14 @@ class MahalanobisFit:
     precision: np.ndarray  # (d, d) inverse of the shrunk shared covariance
 
 
+def _first_layer(model: keras.Model, *names: str) -> keras.layers.Layer | None:
+    """The first of the named layers that ``model`` has, or None."""
+    layers = {layer.name: layer for layer in model.layers}
+    return next((layers[name] for name in names if name in layers), None)
+
+
 def _mid_level_layer(model: keras.Model) -> keras.layers.Layer | None:
-    names = {layer.name for layer in model.layers}
-    found = [f"{MID_LEVEL_BLOCK}_{kind}" for kind in ("bn", "conv") if f"{MID_LEVEL_BLOCK}_{kind}" in names]
-    return model.get_layer(found[0]) if found else None
+    return _first_layer(model, f"{MID_LEVEL_BLOCK}_bn", f"{MID_LEVEL_BLOCK}_conv")
 
 
 def ood_method(model: keras.Model) -> str:
@@ -71,12 +75,11 @@ def ood_features(model: keras.Model) -> keras.KerasTensor:
     """The (None, d) features the score measures: block 8's output averaged over space, else the penultimate."""
     from trainer.keras_backend import keras
 
-    layer = _mid_level_layer(model)
-    if layer is None:
+    block = _mid_level_layer(model)
+    if block is None:
         return model.get_layer(LOGITS_LAYER).input
-    if POOL_LAYER in {layer.name for layer in model.layers}:  # a model that has the score already
-        return model.get_layer(POOL_LAYER).output
-    return keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(layer.output)
+    pooled = _first_layer(model, POOL_LAYER)  # a model that has the score already
+    return pooled.output if pooled else keras.layers.GlobalAveragePooling2D(name=POOL_LAYER)(block.output)
 
 
 def feature_values(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
