@@ -1,6 +1,7 @@
 """Train the shipped student network on a GPU, distilled from a teacher folder, for `trainer build --weights`.
 
     python scripts/gpu_student.py --pack PACK --teacher TEACHER --out RUN [--epochs 30 --teacher-weight 0.4]
+    python scripts/gpu_student.py --pack PACK --teacher-weight 0 --out RUN    # true labels only
 
 PACK is written by `trainer teach --pack --backbone` with EfficientNet-Lite0's ImageNet weights, TEACHER by
 `trainer teach` on the same split. The network is the one `trainer build` builds for the default recipe
@@ -173,10 +174,17 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
     return model, history, best_epoch
 
 
+def teacher_description(teacher_dir: Path | None) -> str | None:
+    """What the teacher folder says it is (None without a teacher)."""
+    if teacher_dir is None:
+        return None
+    return json.loads((teacher_dir / "teacher.json").read_text()).get("description", str(teacher_dir))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pack", type=Path, required=True, help="`trainer teach --pack` folder with Lite0 weights")
-    parser.add_argument("--teacher", type=Path, required=True, help="`trainer teach` folder of the same split")
+    parser.add_argument("--teacher", type=Path, help="`trainer teach` folder of the same split (teacher weight > 0)")
     parser.add_argument("--out", type=Path, required=True, help="folder for student.npz and run.json")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--teacher-weight", type=float, default=0.4, help="share of the teacher in each target")
@@ -193,11 +201,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="use only the first N images of each part (quick checks)")
     args = parser.parse_args(argv)
+    if args.teacher is None and args.teacher_weight > 0:
+        parser.error("--teacher-weight above 0 needs --teacher (or pass --teacher-weight 0)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True
     pack, weights, packed, parts = load_pack(args.pack, args.limit, device)
     train_images, train_labels, _ = parts["train"]
-    teacher = teacher_rows(args.teacher, packed["train_ids"][: len(train_labels)])
+    teacher = (
+        teacher_rows(args.teacher, packed["train_ids"][: len(train_labels)])
+        if args.teacher
+        else np.zeros((len(train_labels), CLASSES), np.float32)
+    )
     targets = soft_targets(train_labels, teacher, args.teacher_weight)
     validation = parts["validation"][:2]
     model, history, best_epoch = train(args, weights, (train_images, train_labels), validation, targets)
@@ -206,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     facts = {
         "trained_by": "scripts/gpu_student.py",
         "backbone": pack["backbone"],
-        "teacher": json.loads((args.teacher / "teacher.json").read_text()).get("description", str(args.teacher)),
+        "teacher": teacher_description(args.teacher),
         "architecture": {"arch": "efficientnet-lite0", "upsample": UPSAMPLE, "colour_constancy": "shades-of-gray"},
         "arguments": {key: value if not isinstance(value, Path) else str(value) for key, value in vars(args).items()},
         "held_out_digest": pack["held_out_digest"],

@@ -50,6 +50,7 @@ def test_each_tier_flags_its_target_share_of_validation_cancers_with_the_highest
     json.dumps(decision, allow_nan=False)
     tiers = {tier["name"]: tier for tier in decision["tiers"]}
     assert [tier["name"] for tier in decision["tiers"]] == ["urgent", "check", "routine"]
+    assert decision["unsure_tier"] == "check"
 
     score, is_cancer = cancer_score(probabilities), np.isin(labels, CANCER)
     for name, target in TIER_SENSITIVITY.items():
@@ -125,29 +126,67 @@ def test_without_validation_cancers_the_tiers_claim_no_sensitivity():
     assert check["min_probability"] < urgent["min_probability"]
 
 
+def probabilities_peaked(share: float) -> np.ndarray:
+    """Seven probabilities whose cancer classes sum to ``share`` and the rest all on nevus."""
+    p = np.zeros(NUM_CLASSES)
+    p[CANCER] = share / len(CANCER)
+    p[CODE_TO_INDEX["nv"]] = 1 - share
+    return p
+
+
+def expected_tier(probabilities: np.ndarray, decision: dict, tiers: list[dict]) -> str:
+    """The tier the module docstring promises: by score, with the unsure photo's lowest tier raised."""
+    score = probabilities[CANCER].sum()
+    ranked = sorted(tiers, key=lambda tier: tier["min_probability"], reverse=True)
+    name = next(tier["name"] for tier in ranked if score >= tier["min_probability"])
+    unsure = probabilities.max() < decision.get("uncertain_below", 0.0)
+    return decision["unsure_tier"] if unsure and name == ranked[-1]["name"] and "unsure_tier" in decision else name
+
+
 def tier_cases(decision: dict, tiers: list[dict] | None = None) -> list[tuple[list[float], bool, str]]:
     """(probabilities, judged, expected tier) just above and just below every threshold of ``tiers`` (default:
-    ``decision``'s), and between them; shared with the browser test of decision.js."""
+    ``decision``'s), and between them, with the rest of the probability spread over the benign classes (an
+    unsure photo) or all on nevus (a confident one where the share is small); shared with the browser test of
+    decision.js."""
     tiers = sorted(tiers or decision["tiers"], key=lambda tier: tier["min_probability"], reverse=True)
     cases = []
     for higher, lower in pairwise(tiers):
         top, bottom = higher["min_probability"], lower["min_probability"]
-        for share, expected in (
-            (top + 1e-4, higher["name"]),
-            (top - 1e-4, lower["name"]),
-            ((top + bottom) / 2, lower["name"]),
-        ):
-            p = probabilities_with_cancer_share(share).tolist()
-            cases += [(p, True, expected), (p, False, NOT_JUDGED)]
+        for share in (top + 1e-4, top - 1e-4, (top + bottom) / 2):
+            for p in (probabilities_with_cancer_share(share), probabilities_peaked(share)):
+                cases += [(p.tolist(), True, expected_tier(p, decision, tiers)), (p.tolist(), False, NOT_JUDGED)]
     return cases
 
 
 def test_tier_for_applies_the_chosen_thresholds():
     decision = choose_thresholds(*synthetic_validation())
-    cases = tier_cases(decision)
+    cases = tier_cases({**decision, "uncertain_below": 0.5})
     assert {expected for _, _, expected in cases} == {"urgent", "check", "routine", NOT_JUDGED}
     for probabilities, judged, expected in cases:
-        assert tier_for(np.array(probabilities), decision, judged) == expected
+        assert tier_for(np.array(probabilities), {**decision, "uncertain_below": 0.5}, judged) == expected
+
+
+def test_a_photo_the_model_is_unsure_about_is_never_told_routine():
+    decision = {
+        "urgent_classes": ["akiec", "bcc", "mel"],
+        "uncertain_below": 0.6,
+        "unsure_tier": "check",
+        "tiers": [
+            {"name": "urgent", "min_probability": 0.4},
+            {"name": "check", "min_probability": 0.1},
+            {"name": "routine", "min_probability": 0.0},
+        ],
+    }
+    confident, unsure, unsure_cancer = np.zeros((3, NUM_CLASSES))
+    confident[[CODE_TO_INDEX["nv"], CODE_TO_INDEX["mel"]]] = 0.95, 0.05
+    unsure[[CODE_TO_INDEX["nv"], CODE_TO_INDEX["bkl"], CODE_TO_INDEX["mel"]]] = 0.55, 0.4, 0.05
+    unsure_cancer[[CODE_TO_INDEX["nv"], CODE_TO_INDEX["mel"], CODE_TO_INDEX["bcc"]]] = 0.5, 0.25, 0.25
+    assert tier_for(confident, decision, judged=True) == "routine"
+    assert tier_for(unsure, decision, judged=True) == "check"
+    assert tier_for(unsure_cancer, decision, judged=True) == "urgent"
+    assert tier_for(unsure, decision, judged=False) == NOT_JUDGED
+    older = {key: value for key, value in decision.items() if key != "unsure_tier"}
+    assert tier_for(unsure, older, judged=True) == "routine"
 
 
 def test_tier_thresholds_are_inclusive_and_tiers_may_come_in_any_order():
@@ -184,6 +223,7 @@ def test_tier_for_a_manifest_without_tiers_and_bad_input():
 def test_the_build_writes_the_tiers_into_the_manifest(tiny_model):
     decision = json.loads((tiny_model / "manifest.json").read_text())["decision"]
     assert [tier["name"] for tier in decision["tiers"]] == ["urgent", "check", "routine"]
+    assert decision["unsure_tier"] == "check"
     for tier in decision["tiers"][:2]:
         assert tier["target_sensitivity"] == TIER_SENSITIVITY[tier["name"]]
         assert {"sensitivity", "specificity", "cancers", "others"} <= set(tier["validation"])
@@ -240,8 +280,9 @@ def test_advice_rates_count_each_tier_and_its_sensitivity_among_judged_photos():
     assert rates["share"][NOT_JUDGED] == pytest.approx(0.2)
     assert sum(rates["share"].values()) == pytest.approx(1.0)
     score, is_cancer = cancer_score(probabilities)[judged], np.isin(labels, CANCER)[judged]
+    unsure = probabilities.max(axis=1)[judged] < decision["uncertain_below"]
     for tier in decision["tiers"][:-1]:
-        flagged = score >= tier["min_probability"]
+        flagged = (score >= tier["min_probability"]) | (unsure & (tier["name"] == decision["unsure_tier"]))
         assert rates[tier["name"]]["sensitivity"] == pytest.approx(flagged[is_cancer].mean())
         assert rates[tier["name"]]["specificity"] == pytest.approx((~flagged[~is_cancer]).mean())
     assert rates["check"]["sensitivity"] >= rates["urgent"]["sensitivity"]

@@ -181,3 +181,10 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
     _cli("build", "--data", str(ham_layout), "--colour-constancy", "shades-of-gray", "--weights",
          str(run / "student.npz"), "--out", str(out))  # fmt: skip
     assert json.loads((out / "report" / "metrics.json").read_text())["training"]["trained_by"]["device"] == "cpu"
+
+    # Without a teacher: true labels only, and a teacher weight above 0 is refused.
+    bare = tmp_path / "bare"
+    _gpu_student_module().main(["--pack", str(pack), "--teacher-weight", "0", "--out", str(bare), *quick])
+    assert json.loads((bare / RUN_FACTS).read_text())["teacher"] is None
+    with pytest.raises(SystemExit):
+        _gpu_student_module().main(["--pack", str(pack), "--out", str(tmp_path / "refused"), *quick])

@@ -22,7 +22,7 @@ from tests.browser_helpers import (
 )
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, write_rgb
-from tests.test_decision import photo_type_validation, synthetic_validation, tier_cases
+from tests.test_decision import CANCER, photo_type_validation, synthetic_validation, tier_cases
 from trainer.decision import NOT_JUDGED, choose_thresholds, tier_for, tiers_by_photo_type
 from trainer.image_checks import flags
 from trainer.preprocess import preprocess_array, preprocess_file
@@ -69,10 +69,11 @@ def photo(tmp_path_factory) -> Path:
     return write_rgb(tmp_path_factory.mktemp("photos") / "spot.jpg", lesion_like(450, 600, 41))
 
 
-def with_tiers(decision: dict, urgent: float, check: float) -> None:
-    """Advice tiers with the given thresholds for every photo, and no out-of-distribution rule (tested by
-    decision.js cases)."""
+def with_tiers(decision: dict, urgent: float, check: float, uncertain_below: float = 0.0) -> None:
+    """Advice tiers with the given thresholds for every photo, unsure below ``uncertain_below`` (default: never),
+    and no out-of-distribution rule (tested by decision.js cases)."""
     decision.pop("ood", None)
+    decision.update(uncertain_below=uncertain_below, unsure_tier="check")
     decision.pop("tiers_by_photo_type", None)
     decision["tiers"] = [
         {"name": "urgent", "min_probability": urgent, "validation": {"sensitivity": 0.9, "specificity": 0.7}},
@@ -201,7 +202,15 @@ def test_decision_js_gives_the_tier_that_trainer_decision_gives(site):
     block (its own tiers when it has them, else tiers chosen on synthetic validation data)."""
     decision = dict(site.original["decision"])
     decision.setdefault("tiers", choose_thresholds(*synthetic_validation())["tiers"])
+    decision.setdefault("unsure_tier", "check")
     cases = tier_cases(decision)
+    routine_below = min(t["min_probability"] for t in decision["tiers"] if t["min_probability"] > 0)
+    raised = [
+        expected
+        for p, judged, expected in cases
+        if judged and sum(p[i] for i in CANCER) < routine_below and max(p) < decision["uncertain_below"]
+    ]
+    assert raised and set(raised) == {"check"}
     tiers = site.page.evaluate(
         """async ([decision, classes, cases]) => {
             const { assess } = await import('/static/js/decision.js');
@@ -253,12 +262,13 @@ def test_each_tier_says_what_to_do_and_only_the_lowest_says_nothing_points_to_ca
     share = cancer_share(site, classify_file(site.page, photo))
     page = site.page
     assert page.get_attribute("#results", "data-photo-warnings") == "0", page.inner_text("#alert")
-    for urgent, check, tier, words in [
-        (min(share + 0.05, 1.0), share / 2, "check", "checked by a doctor in the coming weeks"),
-        (share / 2, share / 4, "urgent", "dermatologist promptly"),
-        (1.0, min(share + 0.05, 1.0), "routine", "nothing in this photo points"),
+    for urgent, check, unsure_below, tier, words in [
+        (min(share + 0.05, 1.0), share / 2, 0.0, "check", "checked by a doctor in the coming weeks"),
+        (share / 2, share / 4, 0.0, "urgent", "dermatologist promptly"),
+        (1.0, min(share + 0.05, 1.0), 0.0, "routine", "nothing in this photo points"),
+        (1.0, min(share + 0.05, 1.0), 1.01, "check", "unsure about this photo"),
     ]:
-        site.use_manifest(lambda m, u=urgent, c=check: with_tiers(m["decision"], u, c))
+        site.use_manifest(lambda m, u=urgent, c=check, b=unsure_below: with_tiers(m["decision"], u, c, b))
         classify_file(page, photo)
         assert page.get_attribute("#results", "data-tier") == tier
         guidance = page.inner_text("#guidance").lower()

@@ -10,6 +10,9 @@ Advice comes in tiers on the summed probability of the cancer classes (those mar
 validation cancers);
 - ``routine``: below that; nothing in the photo points to the cancer types the model knows.
 
+``routine`` is the one tier that could reassure, so a photo the model is unsure about (top probability below
+``uncertain_below``) gets ``check`` at least (``unsure_tier``): the model's doubt is no reason to relax.
+
 A model that tells photo types apart (``trainer.photo_type``) has tiers per photo type as well
 (``tiers_by_photo_type``), each chosen on the validation photos the model routes to that type, and the
 photo gets its type's tiers.
@@ -35,6 +38,8 @@ CANCER_CLASSES = [i for i, c in enumerate(CLASSES) if c.urgent]  # class indices
 # Tier name -> the share of validation cancers its threshold must flag, highest threshold first.
 TIER_SENSITIVITY = {"urgent": 0.90, "check": 0.97}
 LOWEST_TIER = "routine"
+# The tier a photo gets instead of the lowest when the model is unsure about it.
+UNSURE_TIER = "check"
 # An image type with fewer validation cancers than this sets no threshold of its own (its rates are noise).
 MIN_GROUP_CANCERS = 20
 # Used only when validation holds no cancer image (tiny test datasets): no sensitivity is then claimed.
@@ -167,6 +172,9 @@ def choose_thresholds(
         "uncertain_below": uncertain_below,
         "uncertain_rule": "top probability below this is 'unsure': validation accuracy above it reached "
         f"{TARGET_SELECTIVE_ACCURACY}",
+        "unsure_tier": UNSURE_TIER,
+        "unsure_tier_rule": f"a photo the model is unsure about gets '{UNSURE_TIER}' where its score alone would "
+        f"give '{LOWEST_TIER}', the one tier that could reassure",
         "validation_coverage_above": float(confident.mean()),
         "validation_accuracy_above": float(correct[confident].mean()) if confident.any() else None,
         "urgent_classes": [CLASSES[i].code for i in CANCER_CLASSES],
@@ -219,16 +227,20 @@ def advice_tiers(decision: dict, photo_type: str | None = None) -> list[dict]:
 
 def tier_for(probabilities: np.ndarray, decision: dict, judged: bool, photo_type: str | None = None) -> str:
     """The advice tier for one photo's probabilities (7,): a tier name (of ``photo_type``'s tiers where the
-    decision has them), or ``not-judged`` when not ``judged``."""
+    decision has them; the decision's ``unsure_tier`` instead of the lowest when the model is unsure), or
+    ``not-judged`` when not ``judged``."""
     p = np.asarray(probabilities, dtype=np.float64)
     if p.shape != (NUM_CLASSES,):
         raise ValueError(f"expected {NUM_CLASSES} probabilities, got shape {p.shape}")
     if not judged:
         return NOT_JUDGED
     score = float(cancer_probability(p, cancer_indices(decision)))
-    for tier in advice_tiers(decision, photo_type):
+    tiers = advice_tiers(decision, photo_type)
+    for tier in tiers:
         if score >= tier["min_probability"]:
-            return tier["name"]
+            unsure = p.max() < decision.get("uncertain_below", 0.0)
+            raised = unsure and tier is tiers[-1] and decision.get("unsure_tier") in {t["name"] for t in tiers}
+            return decision["unsure_tier"] if raised else tier["name"]
     raise ValueError(f"no advice tier starts at or below {score}: the lowest tier must have min_probability 0")
 
 

@@ -183,6 +183,12 @@ def metric_definitions(manifest: dict, metrics: dict) -> list[Block]:
             f"{fraction(decision['uncertain_below'])} (rule: {decision['uncertain_rule']}; on validation, "
             f"{percent(decision['validation_coverage_above'])} of images were above it, "
             f"{percent(decision['validation_accuracy_above'])} of those right)."
+            + (
+                f" Such a photo gets '{decision['unsure_tier']}' advice at least, never the lowest tier, the one "
+                "that could reassure."
+                if "unsure_tier" in decision
+                else ""
+            )
         )
     if "urgent_probability" in decision:
         items.append(

@@ -5,7 +5,9 @@
  *   `tiers` (highest `min_probability` first) that it reaches, e.g. "urgent", "check", "routine";
  *   a manifest without `tiers` has "urgent" (from `urgent_probability`) and "routine" only;
  *   "not-judged" instead when the photo checks failed or the photo is out of distribution;
- * - uncertain: the top probability is below `uncertain_below` (no lesion type is named);
+ * - uncertain: the top probability is below `uncertain_below` (no lesion type is named); an
+ *   uncertain photo gets `unsure_tier` (e.g. "check") where its score alone would give the lowest
+ *   tier, the one that could reassure;
  * - photo type: for a model with a `photo_type` output, "clinical" (an ordinary close-up) or
  *   "dermoscopic"; the photo then gets its type's tiers from `tiers_by_photo_type`.
  */
@@ -27,6 +29,8 @@ export const NOT_JUDGED = 'not-judged';
  * @property {boolean} urgent the summed probability reaches the "urgent" tier's threshold
  * @property {number} urgentProbability summed probability of the urgent classes
  * @property {boolean} uncertain
+ * @property {boolean} raisedByDoubt the lowest tier was replaced by `unsure_tier` because the model
+ *   is unsure
  * @property {string | null} photoType the photo type the model says it got, null without a rule
  */
 
@@ -98,8 +102,12 @@ export function assess(classes, probabilities, decision, photo = {}) {
   );
   const photoType = photoTypeOf(decision, photo.clinicalProbability);
   const tiers = adviceTiers(decision, photoType);
-  const reached = tiers.find((tier) => urgentProbability >= tier.min_probability);
-  if (!reached) throw new Error('The model manifest has no advice tier starting at 0.');
+  const byScore = tiers.find((tier) => urgentProbability >= tier.min_probability);
+  if (!byScore) throw new Error('The model manifest has no advice tier starting at 0.');
+  const uncertain = Math.max(...probabilities) < (decision.uncertain_below ?? 0);
+  const raise = uncertain && byScore === tiers.at(-1);
+  const raisedTo = raise ? tiers.find((tier) => tier.name === decision.unsure_tier) : undefined;
+  const reached = raisedTo ?? byScore;
   const judged = !photo.photoChecksFailed && !isOutOfDistribution(decision, photo);
   return {
     tier: judged ? reached.name : NOT_JUDGED,
@@ -107,7 +115,8 @@ export function assess(classes, probabilities, decision, photo = {}) {
     tierRule: judged ? reached : null,
     urgent: reached.name === 'urgent',
     urgentProbability,
-    uncertain: Math.max(...probabilities) < (decision.uncertain_below ?? 0),
+    uncertain,
+    raisedByDoubt: judged && raisedTo !== undefined,
     photoType,
   };
 }

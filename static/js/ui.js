@@ -155,6 +155,16 @@ function tierGuidance(assessment, cancers) {
           'not wait to see whether it changes.',
       };
     case 'check': {
+      if (assessment.raisedByDoubt) {
+        return {
+          label: 'Have it checked',
+          guidance:
+            'Please have this spot checked by a doctor in the coming weeks. The model gives ' +
+            `skin-cancer types (${cancers}) a combined ${combined}, but it is unsure about this ` +
+            'photo, so that low share cannot be taken as reassurance. A photo cannot rule out ' +
+            'skin cancer.',
+        };
+      }
       const level = Number.isFinite(sensitivity)
         ? ` This level was set so that ${Math.round(sensitivity * 100)}% of the skin cancers ` +
           'in the photos the model was checked on reach it.'
