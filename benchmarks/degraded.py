@@ -14,14 +14,13 @@ that must not grow as photos get worse), and the model's balanced accuracy and m
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from benchmarks.output import command_parser, emit
 from trainer.build import BuildPlan, load_data, split_data
 from trainer.datasets import LabelledImages, read_labelled_files
 from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, tier_for
@@ -220,18 +219,12 @@ def markdown(rows: list[dict], kind: str = "all") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.degraded", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="exported model folder")
+    parser = command_parser("python -m benchmarks.degraded", __doc__)
     parser.add_argument("--data", type=Path, action="append", required=True, help="the build's --data folders")
     parser.add_argument("--part", action="append", choices=("validation", "test"), help="split parts (default: test)")
-    parser.add_argument("--json", type=Path, dest="json_out", help="also write the results here")
     args = parser.parse_args(argv)
     results = measure(args.model, args.data, args.part or ["test"])
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
-    for name, rows in results.items():
-        print(f"\n{name}\n\n{markdown(rows)}")
-    return 0
+    return emit(results, args.json_out, "\n\n".join(f"{name}\n\n{markdown(rows)}" for name, rows in results.items()))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ pay for the extra model runs? Scored on the validation part of the split the mod
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.output import command_parser, emit
 from trainer.build import BuildPlan, load_data, split_data
 from trainer.metrics import classification_metrics, metrics_by_group
 from trainer.predict import ExportedModel
@@ -71,16 +70,11 @@ def _pair(metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="exported model folder")
+    parser = command_parser("python -m benchmarks.tta", __doc__)
     parser.add_argument("--data", type=Path, action="append", required=True, help="the build's --data folders")
-    parser.add_argument("--json", type=Path, dest="json_out", help="also write the results here")
     args = parser.parse_args(argv)
     results = measure(args.model, args.data)
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
-    print(markdown(results))
-    return 0
+    return emit(results, args.json_out, markdown(results))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ one row per image (``image_type``, ``isic_id``, ``skin_tone_class``, ...), and t
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from trainer.datasets import DatasetError, LabelledFile, find_image
 from trainer.info import CLASS_CODES, CODE_TO_INDEX
@@ -31,8 +33,48 @@ def is_milk10k(folder: Path) -> bool:
     return (folder / GROUND_TRUTH_FILE).is_file()
 
 
+class LeftOutImage(NamedTuple):
+    """An image of a lesion whose diagnosis has no class here."""
+
+    image_id: str
+    path: Path
+    diagnosis: str
+    image_type: str
+
+
 def read_milk10k(data_dir: Path) -> list[LabelledFile]:
     """Every image of a mapped diagnosis, labelled through :data:`CLASS_MAP`, grouped by lesion."""
+    files = []
+    for row, diagnosis, path in _image_rows(data_dir):
+        code = CLASS_MAP[diagnosis]
+        if code is None:
+            continue
+        meta = {
+            "dataset": "milk10k",
+            "image_type": _image_type(row),
+            "source": "milk10k",
+            "diagnosis": diagnosis,
+            "skin_tone": row.get("skin_tone_class", ""),
+        }
+        files.append(LabelledFile(row["isic_id"], path, CODE_TO_INDEX[code], f"milk10k:{row['lesion_id']}", meta))
+    return files
+
+
+def read_left_out(data_dir: Path) -> list[LeftOutImage]:
+    """Every image of a diagnosis :data:`CLASS_MAP` leaves out (no class of ours describes it)."""
+    return [
+        LeftOutImage(row["isic_id"], path, diagnosis, _image_type(row))
+        for row, diagnosis, path in _image_rows(data_dir)
+        if CLASS_MAP[diagnosis] is None
+    ]
+
+
+def _image_type(row: dict) -> str:
+    return IMAGE_TYPES.get(row.get("image_type", ""), row.get("image_type", ""))
+
+
+def _image_rows(data_dir: Path) -> Iterator[tuple[dict, str, Path]]:
+    """Each metadata row with its lesion's MILK10k diagnosis and its image file."""
     diagnoses = _read_ground_truth(data_dir / GROUND_TRUTH_FILE)
     images_dir = next((data_dir / name for name in IMAGE_FOLDERS if (data_dir / name).is_dir()), None)
     if images_dir is None:
@@ -40,27 +82,15 @@ def read_milk10k(data_dir: Path) -> list[LabelledFile]:
     metadata = data_dir / METADATA_FILE
     if not metadata.is_file():
         raise DatasetError(f"{metadata} not found: expected the MILK10k layout")
-    files = []
     with metadata.open(newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             lesion, image_id = row.get("lesion_id", ""), row.get("isic_id", "")
             if lesion not in diagnoses:
                 raise DatasetError(f"{metadata}, line {line}: lesion {lesion!r} is not in {GROUND_TRUTH_FILE}")
-            code = CLASS_MAP[diagnoses[lesion]]
-            if code is None:
-                continue
             path = find_image(images_dir, image_id)
             if path is None:
                 raise DatasetError(f"{metadata}, line {line}: no image file {images_dir / image_id}.jpg")
-            meta = {
-                "dataset": "milk10k",
-                "image_type": IMAGE_TYPES.get(row.get("image_type", ""), row.get("image_type", "")),
-                "source": "milk10k",
-                "diagnosis": diagnoses[lesion],
-                "skin_tone": row.get("skin_tone_class", ""),
-            }
-            files.append(LabelledFile(image_id, path, CODE_TO_INDEX[code], f"milk10k:{lesion}", meta))
-    return files
+            yield row, diagnoses[lesion], path
 
 
 def _read_ground_truth(path: Path) -> dict[str, str]:
