@@ -20,10 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.output import command_parser, emit
-from trainer.build import BuildPlan, load_data, split_data
-from trainer.datasets import LabelledImages, read_labelled_files
-from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, tier_for
+from benchmarks.output import command_parser, emit, model_split
+from trainer.datasets import read_labelled_files
+from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, is_unsure, tiers_for
 from trainer.metrics import classification_metrics
 from trainer.predict import ExportedModel, judge
 from trainer.preprocess import decode_image, preprocess_array
@@ -101,13 +100,13 @@ DEGRADATIONS: dict[str, tuple[Degradation, tuple[float, ...], str]] = {
 }
 
 
-def decoded_photos(data: list[Path], part: LabelledImages) -> list[np.ndarray]:
-    """The decoded RGB photo of each image of ``part``, as its data folder holds it."""
+def image_paths(data: list[Path]) -> dict[str, Path]:
+    """Image id -> file, over the data folders (the first folder holding an id wins, as in training)."""
     paths: dict[str, Path] = {}
     for folder in data:
         for labelled in read_labelled_files(folder):
             paths.setdefault(labelled.image_id, labelled.path)
-    return [decode_image(paths[image_id]) for image_id in part.image_ids]
+    return paths
 
 
 def page_answers(model: ExportedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
@@ -115,20 +114,15 @@ def page_answers(model: ExportedModel, inputs: np.ndarray) -> dict[str, np.ndarr
     outputs = model.predict_outputs(inputs)
     decision = model.manifest.get("decision", {})
     judgement = judge(inputs, outputs, decision)
-    kinds = judgement.photo_types if judgement.photo_types is not None else [None] * len(inputs)
-    tiers = [
-        tier_for(p, decision, bool(j), None if k is None else str(k))
-        for p, j, k in zip(outputs.probabilities, judgement.judged, kinds)
-    ]
-    unsure = outputs.probabilities.max(axis=1) < decision.get("uncertain_below", 0.0)
+    tiers = tiers_for(outputs.probabilities, decision, judgement.judged, judgement.photo_types)
     failed_checks = np.zeros(len(inputs), bool)
     for failed in judgement.failed_checks.values():
         failed_checks |= np.asarray(failed, bool)
     unusual = judgement.out_of_distribution
     return {
         "probabilities": outputs.probabilities,
-        "tiers": np.array(tiers),
-        "unsure": unsure,
+        "tiers": tiers,
+        "unsure": is_unsure(outputs.probabilities, decision),
         "failed_checks": failed_checks,
         "out_of_distribution": np.zeros(len(inputs), bool) if unusual is None else np.asarray(unusual, bool),
     }
@@ -159,13 +153,12 @@ def summary(labels: np.ndarray, answers: dict[str, np.ndarray]) -> dict:
 def measure(model_dir: Path, data: list[Path], parts: list[str]) -> dict:
     """Per split part, image type, degradation and severity: :func:`summary`."""
     model = ExportedModel(model_dir)
-    split = model.manifest["training_data"]["split"]
-    plan = BuildPlan(data=tuple(data), out=model_dir, split=split["kind"], seed=split["seed"])
-    split_parts = split_data(plan, load_data(plan))
+    split_parts = model_split(model, data)
+    paths = image_paths(data)
     results: dict = {}
     for name in parts:
         part = getattr(split_parts, name)
-        photos = decoded_photos(data, part)
+        photos = [decode_image(paths[image_id]) for image_id in part.image_ids]
         kinds = np.array(part.domains())
         settings = [("none", 0.0, unchanged)] + [
             (degradation, severity, function)

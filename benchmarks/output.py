@@ -1,11 +1,14 @@
-"""What a single-purpose benchmark command shares: a model folder in, results out as JSON where asked and as
-Markdown."""
+"""What a single-purpose benchmark command shares: a model folder in (with the split it was built on), results
+out as JSON where asked and as Markdown."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+
+from trainer.build import BuildPlan, Parts, load_data, split_data
+from trainer.predict import ExportedModel
 
 
 def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
@@ -14,6 +17,13 @@ def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, required=True, help="exported model folder")
     parser.add_argument("--json", type=Path, dest="json_out", help="also write the results here")
     return parser
+
+
+def model_split(model: ExportedModel, data: list[Path]) -> Parts:
+    """The split ``model`` was built with, recomputed from its ``--data`` folders and its manifest's split facts."""
+    split = model.manifest["training_data"]["split"]
+    plan = BuildPlan(data=tuple(data), out=Path(), split=split["kind"], seed=split["seed"])
+    return split_data(plan, load_data(plan))
 
 
 def emit(results: dict, json_out: Path | None, text: str) -> int:

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.output import command_parser, emit
-from trainer.build import BuildPlan, load_data, split_data
+from benchmarks.output import command_parser, emit, model_split
 from trainer.metrics import classification_metrics, metrics_by_group
 from trainer.predict import ExportedModel
 
@@ -34,9 +33,7 @@ def averaged_probabilities(model: ExportedModel, images: np.ndarray, views: tupl
 def measure(model_dir: Path, data: list[Path]) -> dict:
     """Validation balanced accuracy and macro AUC, overall and per image type, for each view set."""
     model = ExportedModel(model_dir)
-    split = model.manifest["training_data"]["split"]
-    plan = BuildPlan(data=tuple(data), out=model_dir, split=split["kind"], seed=split["seed"])
-    validation = split_data(plan, load_data(plan)).validation
+    validation = model_split(model, data).validation
     results = {}
     for name, views in VIEW_SETS.items():
         probabilities = averaged_probabilities(model, validation.images, views)

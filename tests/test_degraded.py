@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from benchmarks.degraded import DEGRADATIONS, exposure, farther, main, unchanged
+from benchmarks.output import model_split
 from tests.image_factory import lesion_like
-from trainer.build import BuildPlan, load_data, split_data
 from trainer.image_checks import image_statistics
 from trainer.predict import ExportedModel
 from trainer.preprocess import preprocess_array
@@ -76,9 +76,7 @@ def test_the_benchmark_judges_photos_as_trainer_predict_does(tiny_model, ham_lay
     assert rows[0]["all"]["failed_photo_checks"] <= blurred[-1] and blurred[-1] > 0
 
     model = ExportedModel(tiny_model)
-    manifest_split = model.manifest["training_data"]["split"]
-    plan = BuildPlan(data=(ham_layout,), out=tiny_model, split=manifest_split["kind"], seed=manifest_split["seed"])
-    validation = split_data(plan, load_data(plan)).validation
+    validation = model_split(model, [ham_layout]).validation
     files = [ham_layout / "HAM10000_images" / f"{image_id}.jpg" for image_id in validation.image_ids]
     tiers = [answer["tier"] for answer in model.assess_files(files).values()]
     assert rows[0]["all"]["photos"] == len(files)

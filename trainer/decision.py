@@ -225,6 +225,11 @@ def advice_tiers(decision: dict, photo_type: str | None = None) -> list[dict]:
     raise ValueError("the manifest's decision block has no advice thresholds (tiers or urgent_probability)")
 
 
+def is_unsure(probabilities: np.ndarray, decision: dict) -> np.ndarray:
+    """Per photo (last axis: the classes): the top probability is below the decision's ``uncertain_below``."""
+    return np.max(probabilities, axis=-1) < decision.get("uncertain_below", 0.0)
+
+
 def tier_for(probabilities: np.ndarray, decision: dict, judged: bool, photo_type: str | None = None) -> str:
     """The advice tier for one photo's probabilities (7,): a tier name (of ``photo_type``'s tiers where the
     decision has them; the decision's ``unsure_tier`` instead of the lowest when the model is unsure), or
@@ -238,10 +243,21 @@ def tier_for(probabilities: np.ndarray, decision: dict, judged: bool, photo_type
     tiers = advice_tiers(decision, photo_type)
     for tier in tiers:
         if score >= tier["min_probability"]:
-            unsure = p.max() < decision.get("uncertain_below", 0.0)
-            raised = unsure and tier is tiers[-1] and decision.get("unsure_tier") in {t["name"] for t in tiers}
+            raised = (
+                is_unsure(p, decision)
+                and tier is tiers[-1]
+                and decision.get("unsure_tier") in {t["name"] for t in tiers}
+            )
             return decision["unsure_tier"] if raised else tier["name"]
     raise ValueError(f"no advice tier starts at or below {score}: the lowest tier must have min_probability 0")
+
+
+def tiers_for(
+    probabilities: np.ndarray, decision: dict, judged: np.ndarray, photo_types: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`tier_for` of each photo of a batch (``photo_types``: one per photo, or None)."""
+    kinds = [None] * len(probabilities) if photo_types is None else [str(kind) for kind in photo_types]
+    return np.array([tier_for(p, decision, bool(j), k) for p, j, k in zip(probabilities, judged, kinds)])
 
 
 def advice_rates(
@@ -254,8 +270,7 @@ def advice_rates(
     """What the page's advice does on labelled photos: the share given each tier or ``not-judged``, and for
     each tier, the sensitivity and specificity for cancer of "this tier or a higher one" among judged photos."""
     labels, probabilities = _check_labelled("advice", labels, probabilities)
-    kinds = [None] * len(labels) if photo_type is None else list(photo_type)
-    tiers = np.array([tier_for(p, decision, bool(j), k) for p, j, k in zip(probabilities, judged, kinds)])
+    tiers = tiers_for(probabilities, decision, judged, photo_type)
     is_cancer = np.isin(labels, cancer_indices(decision))
     names = [tier["name"] for tier in advice_tiers(decision)]
     rates: dict = {"images": len(labels), "share": {n: float((tiers == n).mean()) for n in [*names, NOT_JUDGED]}}

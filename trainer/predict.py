@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from trainer.decision import tier_for
+from trainer.decision import tiers_for
 from trainer.export import MANIFEST_FILE, load_tfjs
 from trainer.image_checks import flags
 from trainer.models.heads import PROBABILITIES_OUTPUT
@@ -112,6 +112,7 @@ class ExportedModel:
         decision = self.manifest.get("decision", {})
         judgement = judge(inputs, outputs, decision)
         unusual, kinds = judgement.out_of_distribution, judgement.photo_types
+        tiers = tiers_for(outputs.probabilities, decision, judgement.judged, kinds)
         results = {}
         for i, path in enumerate(paths):
             photo_type = None if kinds is None else str(kinds[i])
@@ -121,7 +122,7 @@ class ExportedModel:
                 "out_of_distribution": None if unusual is None else bool(unusual[i]),
                 "photo_type": photo_type,
                 "failed_photo_checks": [name for name, flagged in judgement.failed_checks.items() if flagged[i]],
-                "tier": tier_for(outputs.probabilities[i], decision, bool(judgement.judged[i]), photo_type),
+                "tier": str(tiers[i]),
             }
         return results
 
