@@ -13,7 +13,8 @@ brightness, gamma, noise), then area-resized to the 75x100 the page sends. Targe
 the teacher's probabilities; sqrt-balanced class weights; AdamW with warm-up and cosine decay; the epoch
 with the best validation balanced accuracy is kept. RUN/student.npz holds its weights under PyTorch names,
 RUN/run.json the recipe and history; `trainer build --weights RUN/student.npz` loads them into the Keras
-model, then calibrates, exports and reports as for any build.
+model, then calibrates, exports and reports as for any build. Each epoch leaves RUN/checkpoint.pt, so the same
+command run again after an interruption goes on from the last finished epoch (a CPU run takes hours).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ UPSAMPLE = 1.5
 SHADES_OF_GRAY_POWER = 6.0
 HEAD_UNITS = 256
 DROPOUT = 0.3
+CHECKPOINT = "checkpoint.pt"  # in RUN while training; removed once student.npz is written
 
 
 def shades_of_gray(x: torch.Tensor, power: float = SHADES_OF_GRAY_POWER) -> torch.Tensor:
@@ -147,7 +149,22 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
     averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
     steps = len(labels) // args.batch_size
     best, best_state, best_epoch, history = -1.0, None, 0, []
-    for epoch in range(args.epochs):
+    checkpoint = args.out / CHECKPOINT
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        if saved["arguments"] != recipe_arguments(args):
+            raise SystemExit(f"{checkpoint} belongs to a run with other arguments: remove it or choose another --out")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if averaged is not None:
+            averaged.load_state_dict(saved["averaged"])
+        torch.set_rng_state(saved["rng"])
+        if saved["cuda_rng"] is not None:
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        best, best_state, best_epoch = saved["best"], saved["best_state"], saved["best_epoch"]
+        history = saved["history"]
+        log(f"resumed from {checkpoint} after epoch {len(history)}")
+    for epoch in range(len(history), args.epochs):
         started = time.time()
         model.train()
         order = np.random.default_rng([args.seed, epoch]).permutation(len(labels))
@@ -170,8 +187,40 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
         if epoch_scores["balanced_accuracy"] > best:
             best, best_epoch = epoch_scores["balanced_accuracy"], epoch + 1
             best_state = {name: value.detach().clone() for name, value in judged.state_dict().items()}
+        save_atomically(
+            checkpoint,
+            {
+                "arguments": recipe_arguments(args),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "averaged": averaged.state_dict() if averaged is not None else None,
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+                "best": best,
+                "best_state": best_state,
+                "best_epoch": best_epoch,
+                "history": history,
+            },
+        )
     model.load_state_dict(best_state)
     return model, history, best_epoch
+
+
+def run_arguments(args: argparse.Namespace) -> dict:
+    """The command's arguments as run.json records them."""
+    return {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
+
+
+def recipe_arguments(args: argparse.Namespace) -> dict:
+    """The arguments a checkpoint must share to be resumed: all but where the run is written."""
+    return {key: value for key, value in run_arguments(args).items() if key != "out"}
+
+
+def save_atomically(path: Path, state: dict) -> None:
+    """torch.save to a side file, then rename: an interrupted save leaves the previous checkpoint whole."""
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    partial.replace(path)
 
 
 def teacher_description(teacher_dir: Path | None) -> str | None:
@@ -214,15 +263,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     targets = soft_targets(train_labels, teacher, args.teacher_weight)
     validation = parts["validation"][:2]
-    model, history, best_epoch = train(args, weights, (train_images, train_labels), validation, targets)
     args.out.mkdir(parents=True, exist_ok=True)
+    model, history, best_epoch = train(args, weights, (train_images, train_labels), validation, targets)
     np.savez(args.out / "student.npz", **model.keras_state())
     facts = {
         "trained_by": "scripts/gpu_student.py",
         "backbone": pack["backbone"],
         "teacher": teacher_description(args.teacher),
         "architecture": {"arch": "efficientnet-lite0", "upsample": UPSAMPLE, "colour_constancy": "shades-of-gray"},
-        "arguments": {key: value if not isinstance(value, Path) else str(value) for key, value in vars(args).items()},
+        "arguments": run_arguments(args),
         "held_out_digest": pack["held_out_digest"],
         "train_order_digest": pack["train_order_digest"],
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
@@ -233,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         "history": history,
     }
     (args.out / "run.json").write_text(json.dumps(facts, indent=1) + "\n")
+    (args.out / CHECKPOINT).unlink()
     log(f"wrote {args.out}: best epoch {best_epoch}, validation {facts['validation']}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -188,3 +189,29 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
     assert json.loads((bare / RUN_FACTS).read_text())["teacher"] is None
     with pytest.raises(SystemExit):
         _gpu_student_module().main(["--pack", str(pack), "--out", str(tmp_path / "refused"), *quick])
+
+    # Interrupted in its second epoch, the same command goes on from the first and ends where an unbroken run does.
+    two = ["--pack", str(pack), "--teacher-weight", "0", "--epochs", "2", "--batch-size", "8"]
+    _gpu_student_module().main([*two, "--out", str(tmp_path / "unbroken")])
+    broken = _gpu_student_module()
+    judged_epochs = []
+
+    def scores_until_the_second_epoch(*scored):
+        judged_epochs.append(1)
+        if len(judged_epochs) == 2:
+            raise KeyboardInterrupt
+        return original_scores(*scored)
+
+    original_scores, broken.scores = broken.scores, scores_until_the_second_epoch
+    with pytest.raises(KeyboardInterrupt):
+        broken.main([*two, "--out", str(tmp_path / "resumed")])
+    assert (tmp_path / "resumed" / "checkpoint.pt").exists() and not (tmp_path / "resumed" / "student.npz").exists()
+    (tmp_path / "other").mkdir()
+    shutil.copy(tmp_path / "resumed" / "checkpoint.pt", tmp_path / "other")
+    with pytest.raises(SystemExit, match="other arguments"):
+        _gpu_student_module().main([*two, "--seed", "1", "--out", str(tmp_path / "other")])
+    _gpu_student_module().main([*two, "--out", str(tmp_path / "resumed")])
+    unbroken, resumed = (np.load(tmp_path / name / "student.npz") for name in ("unbroken", "resumed"))
+    for name in unbroken.files:
+        np.testing.assert_allclose(resumed[name], unbroken[name], atol=1e-5, err_msg=name)
+    assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
