@@ -10,7 +10,9 @@ with `--colour-constancy shades-of-gray` (Shades of Gray at the input, x1.5 alig
 because the GPU machines have PyTorch, not TensorFlow. Each training image is augmented on the GPU at its
 200x150 pack resolution (rotation, scale, aspect, flips, shifts, white balance, saturation, contrast,
 brightness, gamma, noise), then area-resized to the 75x100 the page sends. Targets blend the true class with
-the teacher's probabilities; sqrt-balanced class weights; AdamW with warm-up and cosine decay; the epoch
+the teacher's probabilities (with `--clinical-teacher paired-mean`, a MILK10k close-up's teacher row is the
+mean of its own and its lesion's dermoscopic photo's, since the teacher judges the dermoscopic one far
+better); sqrt-balanced class weights; AdamW with warm-up and cosine decay; the epoch
 with the best validation balanced accuracy is kept. RUN/student.npz holds its weights under PyTorch names,
 RUN/run.json the recipe and history; `trainer build --weights RUN/student.npz` loads them into the Keras
 model, then calibrates, exports and reports as for any build. Each epoch leaves RUN/checkpoint.pt, so the same
@@ -47,6 +49,7 @@ UPSAMPLE = 1.5
 SHADES_OF_GRAY_POWER = 6.0
 HEAD_UNITS = 256
 DROPOUT = 0.3
+CLINICAL, DERMOSCOPIC_PAIR = "milk10k clinical", "milk10k dermoscopic"  # the pack's image types of a lesion pair
 CHECKPOINT = "checkpoint.pt"  # in RUN while training; removed once student.npz is written
 
 
@@ -123,6 +126,17 @@ def teacher_rows(teacher_dir: Path, train_ids: np.ndarray) -> np.ndarray:
     if missing:
         raise SystemExit(f"the teacher has no soft labels for {len(missing)} training images, e.g. {missing[:3]}")
     return probabilities[[rows[image_id] for image_id in train_ids.tolist()]]
+
+
+def with_paired_clinical_rows(teacher: np.ndarray, groups: np.ndarray, domains: np.ndarray) -> np.ndarray:
+    """Teacher rows where each clinical close-up's row is the mean of its own and its lesion's dermoscopic photo's."""
+    dermoscopic = {group: row for row, group in enumerate(groups) if domains[row] == DERMOSCOPIC_PAIR}
+    paired = teacher.copy()
+    for row in np.flatnonzero(domains == CLINICAL):
+        partner = dermoscopic.get(groups[row])
+        if partner is not None:
+            paired[row] = (teacher[row] + teacher[partner]) / 2
+    return paired
 
 
 def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
@@ -237,6 +251,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for student.npz and run.json")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--teacher-weight", type=float, default=0.4, help="share of the teacher in each target")
+    parser.add_argument(
+        "--clinical-teacher",
+        choices=("own", "paired-mean"),
+        default="own",
+        help="a clinical close-up's teacher row: its own, or the mean with its lesion's dermoscopic photo's",
+    )
     parser.add_argument("--lr", type=float, default=6e-4)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -261,6 +281,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.teacher
         else np.zeros((len(train_labels), CLASSES), np.float32)
     )
+    if args.clinical_teacher == "paired-mean":
+        count = len(train_labels)
+        teacher = with_paired_clinical_rows(teacher, packed["train_groups"][:count], packed["train_domains"][:count])
     targets = soft_targets(train_labels, teacher, args.teacher_weight)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)

@@ -215,3 +215,16 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
     for name in unbroken.files:
         np.testing.assert_allclose(resumed[name], unbroken[name], atol=1e-5, err_msg=name)
     assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
+
+
+@needs_torch
+def test_a_close_up_can_be_taught_the_mean_of_its_own_and_its_dermoscopic_pairs_teacher_rows():
+    teacher = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.6, 0.4], [0.0, 1.0]])
+    groups = np.array(["HAM_1", "milk10k:IL_1", "milk10k:IL_1", "milk10k:IL_2", "milk10k:IL_3"])
+    domains = np.array(
+        ["ham10000 dermoscopic", "milk10k clinical", "milk10k dermoscopic", "milk10k clinical", "milk10k dermoscopic"]
+    )
+    paired = _gpu_student_module().with_paired_clinical_rows(teacher, groups, domains)
+    np.testing.assert_allclose(paired[1], [0.35, 0.65])  # the close-up meets its lesion's dermoscopic photo
+    np.testing.assert_allclose(np.delete(paired, 1, axis=0), np.delete(teacher, 1, axis=0))  # no pair: its own
+    np.testing.assert_allclose(teacher[1], [0.2, 0.8])  # the teacher's rows are left as they were
