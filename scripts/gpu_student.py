@@ -149,8 +149,8 @@ def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
     return found
 
 
-def train(args, weights, train_part, validation, targets) -> tuple[Student, list, int]:
-    """The student at its best validation epoch, its history and that epoch."""
+def train(args, weights, train_part, validation, targets) -> tuple[Student, list, int, float]:
+    """The student at its best validation epoch, its history, that epoch and the seconds of epochs resumed from."""
     torch.manual_seed(args.seed)
     images, labels = train_part
     device = images.device
@@ -162,7 +162,7 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
     steps = len(labels) // args.batch_size
-    best, best_state, best_epoch, history = -1.0, None, 0, []
+    best, best_state, best_epoch, history, resumed_seconds = -1.0, None, 0, [], 0.0
     checkpoint = args.out / CHECKPOINT
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device, weights_only=False)
@@ -177,6 +177,7 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
             torch.cuda.set_rng_state_all(saved["cuda_rng"])
         best, best_state, best_epoch = saved["best"], saved["best_state"], saved["best_epoch"]
         history = saved["history"]
+        resumed_seconds = sum(epoch["seconds"] for epoch in history)
         log(f"resumed from {checkpoint} after epoch {len(history)}")
     for epoch in range(len(history), args.epochs):
         started = time.time()
@@ -217,7 +218,7 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
             },
         )
     model.load_state_dict(best_state)
-    return model, history, best_epoch
+    return model, history, best_epoch, resumed_seconds
 
 
 def run_arguments(args: argparse.Namespace) -> dict:
@@ -287,7 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     targets = soft_targets(train_labels, teacher, args.teacher_weight)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)
-    model, history, best_epoch = train(args, weights, (train_images, train_labels), validation, targets)
+    training = (train_images, train_labels)
+    model, history, best_epoch, resumed_seconds = train(args, weights, training, validation, targets)
     np.savez(args.out / "student.npz", **model.keras_state())
     facts = {
         "trained_by": "scripts/gpu_student.py",
@@ -298,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
         "held_out_digest": pack["held_out_digest"],
         "train_order_digest": pack["train_order_digest"],
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-        "seconds": time.time() - STARTED,
+        "seconds": resumed_seconds + time.time() - STARTED,
         "best_epoch": best_epoch,
         "validation": per_type(model, parts["validation"]),
         "test": per_type(model, parts["test"]),

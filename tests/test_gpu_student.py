@@ -6,6 +6,7 @@ import importlib.util
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -210,7 +211,11 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
     shutil.copy(tmp_path / "resumed" / "checkpoint.pt", tmp_path / "other")
     with pytest.raises(SystemExit, match="other arguments"):
         _gpu_student_module().main([*two, "--seed", "1", "--out", str(tmp_path / "other")])
-    _gpu_student_module().main([*two, "--out", str(tmp_path / "resumed")])
+    resuming = _gpu_student_module()
+    resuming.STARTED = time.time()  # the resuming process's own clock starts now
+    resuming.main([*two, "--out", str(tmp_path / "resumed")])
+    facts = json.loads((tmp_path / "resumed" / RUN_FACTS).read_text())
+    assert facts["seconds"] >= sum(epoch["seconds"] for epoch in facts["history"])  # both processes' epochs count
     unbroken, resumed = (np.load(tmp_path / name / "student.npz") for name in ("unbroken", "resumed"))
     for name in unbroken.files:
         np.testing.assert_allclose(resumed[name], unbroken[name], atol=1e-5, err_msg=name)
