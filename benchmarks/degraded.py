@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from benchmarks.output import command_parser, emit, model_split
-from trainer.datasets import read_labelled_files
+from trainer.datasets import LabelledImages, read_labelled_files
 from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, is_unsure, tiers_for
 from trainer.metrics import classification_metrics
 from trainer.predict import ExportedModel, judge
@@ -109,6 +109,19 @@ def image_paths(data: list[Path]) -> dict[str, Path]:
     return paths
 
 
+def decoded_parts(
+    model: ExportedModel, data: list[Path], parts: list[str]
+) -> dict[str, tuple[LabelledImages, list[np.ndarray]]]:
+    """Each of ``parts`` of the split ``model`` was built with, and its photos decoded at their own resolution."""
+    split_parts = model_split(model, data)
+    paths = image_paths(data)
+    decoded = {}
+    for name in parts:
+        part = getattr(split_parts, name)
+        decoded[name] = part, [decode_image(paths[image_id]) for image_id in part.image_ids]
+    return decoded
+
+
 def page_answers(model: ExportedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
     """Probabilities, tier (``not-judged`` included) and unsure flag of each input, as the page gives them."""
     outputs = model.predict_outputs(inputs)
@@ -153,12 +166,8 @@ def summary(labels: np.ndarray, answers: dict[str, np.ndarray]) -> dict:
 def measure(model_dir: Path, data: list[Path], parts: list[str]) -> dict:
     """Per split part, image type, degradation and severity: :func:`summary`."""
     model = ExportedModel(model_dir)
-    split_parts = model_split(model, data)
-    paths = image_paths(data)
     results: dict = {}
-    for name in parts:
-        part = getattr(split_parts, name)
-        photos = [decode_image(paths[image_id]) for image_id in part.image_ids]
+    for name, (part, photos) in decoded_parts(model, data, parts).items():
         kinds = np.array(part.domains())
         settings = [("none", 0.0, unchanged)] + [
             (degradation, severity, function)

@@ -15,8 +15,17 @@ from scipy.special import log_softmax, softmax
 from tests.test_build_cli import _cli
 from trainer.build import BuildPlan, held_out_ids, load_data, split_data
 from trainer.models.efficientnet_lite import imagenet_weights_path
+from trainer.preprocess import crop_to, decode_image
 from trainer.teacher import FACTS_FILE, TARGETS_FILE, TeacherError, teacher_probabilities
-from trainer.teacher_pack import BACKBONE_FILE, IMAGES_FILE, PACK_FILE, PACK_SIZE, read_cross_fitted
+from trainer.teacher_pack import (
+    BACKBONE_FILE,
+    IMAGES_FILE,
+    PACK_FILE,
+    PACK_SIZE,
+    encode,
+    image_files,
+    read_cross_fitted,
+)
 
 GPU_TEACHER = Path(__file__).resolve().parent.parent / "scripts" / "gpu_teacher.py"
 needs_torch = pytest.mark.skipif(
@@ -150,3 +159,47 @@ def test_the_gpu_teacher_cross_fits_a_pack_into_logits_that_teach_accepts(pack, 
     teacher = tmp_path / "teacher"
     _cli("teach", "--data", str(ham_layout), "--out", str(teacher), "--cross-fitted", str(run / "logits.npz"))
     assert "efficientnet-lite0" in json.loads((teacher / FACTS_FILE).read_text())["description"]
+
+
+def _jpeg(path: Path, size: tuple[int, int], seed: int) -> Path:
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, "JPEG", quality=90)
+    return path
+
+
+def test_a_source_pack_keeps_each_cached_files_bytes_and_stores_any_other_losslessly(tmp_path):
+    cached = _jpeg(tmp_path / "cached.jpg", PACK_SIZE, 0)
+    larger = _jpeg(tmp_path / "larger.jpg", (640, 400), 1)  # 16:10: cropped to 3:4, then area-resized
+    assert encode(cached, "source") == cached.read_bytes()
+    assert Image.open(io.BytesIO(encode(cached, "webp"))).format == "WEBP"
+    stored = Image.open(io.BytesIO(encode(larger, "source")))
+    assert stored.format == "WEBP" and stored.size == PACK_SIZE
+    expected = Image.fromarray(crop_to(decode_image(larger))).resize(PACK_SIZE, Image.Resampling.BOX)
+    np.testing.assert_array_equal(np.asarray(stored.convert("RGB")), np.asarray(expected))
+
+
+def test_a_source_pack_says_so_and_holds_the_files_own_bytes(ham_layout, tmp_path):
+    folder = tmp_path / "pack"
+    backbone = imagenet_weights_path()
+    _cli(
+        "teach",
+        "--data",
+        str(ham_layout),
+        "--pack",
+        "--pack-images",
+        "source",
+        "--backbone",
+        backbone,
+        "--out",
+        str(folder),
+    )
+    facts = json.loads((folder / PACK_FILE).read_text())
+    assert facts["images"].startswith("source") and facts["webp_quality"] is None
+    files = image_files([ham_layout])
+    with np.load(folder / IMAGES_FILE) as images:
+        offsets, blob, first_id = images["offsets"], images["blob"], str(images["train_ids"][0])
+        first = blob[offsets[0] : offsets[1]].tobytes()
+    assert first == encode(files[first_id], "source")
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(io.BytesIO(first)).convert("RGB")), crop_to(decode_image(files[first_id]))
+    )

@@ -69,6 +69,7 @@ def make_parser() -> argparse.ArgumentParser:
     from trainer.models import ARCHITECTURE_ALIASES, ARCHITECTURES, DEFAULT_ARCH
     from trainer.recipe import CONFIG_ALIASES, CONFIGS, IMBALANCE_MODES
     from trainer.teacher import DEFAULT_TEACHER_WEIGHT, TEACHER_WEIGHT_LIMIT
+    from trainer.teacher_pack import PACK_IMAGES
 
     parser = argparse.ArgumentParser(
         prog="python -m trainer", description="Train, export and evaluate the skin-lesion classifier."
@@ -207,6 +208,13 @@ def make_parser() -> argparse.ArgumentParser:
         help="with --pack: lite2 (default, the teacher's; needs the [teacher] extra), lite0 (the shipped "
         "network's, for scripts/gpu_student.py) or the path of a PyTorch EfficientNet-Lite state_dict",
     )
+    teach.add_argument(
+        "--pack-images",
+        choices=PACK_IMAGES,
+        default="webp",
+        help="with --pack: webp (default; re-encoded at quality 75 to fit a 64 MiB transfer, 32 MB for the shared "
+        "data) or source (each file's own bytes, nothing re-encoded; 80 MB)",
+    )
 
     predict = commands.add_parser(
         "predict",
@@ -301,7 +309,7 @@ def run_teach(args: argparse.Namespace) -> int:
 
     plan = split_plan_from_args(args)
     if args.pack:
-        counts = pack(plan, _backbone_weights(args.backbone))
+        counts = pack(plan, _backbone_weights(args.backbone), args.pack_images)
         print(f"wrote {args.out}: {counts} images for scripts/gpu_teacher.py or scripts/gpu_student.py")
         return 0
     facts = teach_cross_fitted(plan, args.cross_fitted) if args.cross_fitted else teach(plan, args.member)

@@ -155,14 +155,15 @@ def _write_ensemble(
     return facts
 
 
-def pack(plan: BuildPlan, backbone: Path) -> dict:
-    """Write this split's images and ``backbone``'s ImageNet weights into ``plan.out`` for scripts/gpu_teacher.py."""
+def pack(plan: BuildPlan, backbone: Path, images: str = "webp") -> dict:
+    """Write this split's images (trainer.teacher_pack.PACK_IMAGES) and ``backbone``'s ImageNet weights into
+    ``plan.out`` for scripts/gpu_teacher.py or scripts/gpu_student.py."""
     parts = split_data(plan, load_data(plan))
     named = {"train": parts.train, "validation": parts.validation, "test": parts.test}
     files = image_files(list(plan.data))
 
     def write(folder: Path) -> None:
-        write_pack(folder, named, files, held_out_ids(parts), backbone.stem)
+        write_pack(folder, named, files, held_out_ids(parts), backbone.stem, images)
         write_backbone(folder, backbone)
 
     export_atomically(plan.out, write)

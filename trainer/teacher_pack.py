@@ -1,7 +1,8 @@
 """A teacher trained elsewhere (scripts/gpu_teacher.py, on a GPU): the pack it reads and the logits it returns.
 
-``trainer teach --pack`` writes the split's images at the cached resolution (WebP, to travel light), their
-labels, lesions and image types, a fingerprint of the split, and a larger backbone's ImageNet weights.
+``trainer teach --pack`` writes the split's images at the cached resolution (WebP, to travel light, or each
+file's own bytes, lossless), their labels, lesions and image types, a fingerprint of the split, and a larger
+backbone's ImageNet weights.
 The GPU script cross-fits networks over lesion-grouped folds of the training images and returns, for every
 training image, the logits of the network that did not train on it (out-of-fold), plus every fold network's
 validation logits. ``trainer teach --cross-fitted`` checks that such a file belongs to this split and turns
@@ -28,6 +29,7 @@ BACKBONE_FILE = "backbone.npz"
 PACK_FILE = "pack.json"
 PACK_SIZE = (200, 150)  # width, height: the data's cached resolution, 2x the model's input
 PACK_QUALITY = 75  # WebP: 15155 images in 32 MB
+PACK_IMAGES = ("webp", "source")  # re-encoded as WebP at PACK_QUALITY, or each file's own bytes (80 MB)
 PARTS = ("train", "validation", "test")
 
 
@@ -36,13 +38,20 @@ def order_digest(image_ids: list[str]) -> str:
     return held_out_digest([f"{row}:{image_id}" for row, image_id in enumerate(image_ids)])
 
 
-def encode(path: Path) -> bytes:
-    """The file, decoded as the spec decodes, centre-cropped to 3:4 and area-resized to PACK_SIZE, as WebP."""
-    crop = Image.fromarray(crop_to(decode_image(path)))
+def encode(path: Path, images: str = "webp") -> bytes:
+    """The file, decoded as the spec decodes, centre-cropped to 3:4 and area-resized to PACK_SIZE, as WebP.
+
+    With ``images="source"`` nothing is re-encoded: a file whose plain decoding already is that frame (the
+    cached data) keeps its own bytes, any other is stored as lossless WebP.
+    """
+    pixels = crop_to(decode_image(path))
+    crop = Image.fromarray(pixels)
     if crop.size != PACK_SIZE:
         crop = crop.resize(PACK_SIZE, Image.Resampling.BOX)
+    elif images == "source" and np.array_equal(np.asarray(Image.open(path).convert("RGB")), pixels):
+        return path.read_bytes()
     buffer = io.BytesIO()
-    crop.save(buffer, "WEBP", quality=PACK_QUALITY)
+    crop.save(buffer, "WEBP", **({"lossless": True} if images == "source" else {"quality": PACK_QUALITY}))
     return buffer.getvalue()
 
 
@@ -56,9 +65,15 @@ def image_files(data_dirs: list[Path]) -> dict[str, Path]:
 
 
 def write_pack(
-    folder: Path, parts: dict[str, LabelledImages], files: dict[str, Path], held_out: list[str], backbone: str
+    folder: Path,
+    parts: dict[str, LabelledImages],
+    files: dict[str, Path],
+    held_out: list[str],
+    backbone: str,
+    images: str = "webp",
 ) -> dict:
-    """Write the images, labels and split fingerprint of ``parts`` (train, validation, test) into ``folder``."""
+    """Write the images (``images``: one of PACK_IMAGES), labels and split fingerprint of ``parts`` (train,
+    validation, test) into ``folder``."""
     arrays: dict[str, np.ndarray] = {}
     blobs: list[bytes] = []
     for name in PARTS:
@@ -66,7 +81,7 @@ def write_pack(
         missing = [image_id for image_id in part.image_ids if image_id not in files]
         if missing:
             raise TeacherError(f"no image file for {len(missing)} {name} image(s), e.g. {missing[:3]}")
-        blobs += [encode(files[image_id]) for image_id in part.image_ids]
+        blobs += [encode(files[image_id], images) for image_id in part.image_ids]
         arrays |= {
             f"{name}_ids": np.asarray(part.image_ids),
             f"{name}_labels": part.labels,
@@ -81,7 +96,8 @@ def write_pack(
         "held_out_digest": held_out_digest(held_out),
         "train_order_digest": order_digest(parts["train"].image_ids),
         "size": list(PACK_SIZE),
-        "webp_quality": PACK_QUALITY,
+        "images": "webp" if images == "webp" else "source (each file's own bytes, else lossless WebP)",
+        "webp_quality": PACK_QUALITY if images == "webp" else None,
         "backbone": backbone,
     }
     (folder / PACK_FILE).write_text(json.dumps(facts, indent=2) + "\n")
