@@ -40,8 +40,9 @@ from trainer.export import (
 )
 from trainer.image_checks import image_check_thresholds
 from trainer.info import CLASS_CODES
+from trainer.intervals import scored, scored_by_group
 from trainer.keras_backend import keras
-from trainer.metrics import classification_metrics, expected_calibration_error, masks_by_value, metrics_by_group
+from trainer.metrics import expected_calibration_error, masks_by_value
 from trainer.milk10k import METADATA_FILE as MILK_METADATA
 from trainer.milk10k import is_milk10k
 from trainer.model_card import write_model_card
@@ -302,10 +303,16 @@ def calibrate(model: keras.Model, parts: Parts) -> Outputs:
     )
 
 
+def part_metrics(images: LabelledImages, probabilities: np.ndarray) -> dict:
+    """Metrics of one split part with their lesion-grouped 95% intervals."""
+    return scored(images.labels, probabilities, images.groups)
+
+
 def group_metrics(images: LabelledImages, probabilities: np.ndarray) -> dict:
-    """Metrics per image type (``"<dataset> <image type>"``) and per skin-tone class, for groups large enough."""
+    """Metrics per image type (``"<dataset> <image type>"``) and per skin-tone class, for groups large enough,
+    with their intervals."""
     groupings = {"image_type": images.domains(), "skin_tone": images.meta.get("skin_tone", [])}
-    return metrics_by_group(images.labels, probabilities, groupings)
+    return scored_by_group(images.labels, probabilities, groupings, images.groups)
 
 
 def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: TrainingResult) -> dict:
@@ -313,9 +320,9 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
     test_labels = parts.test.labels
     metrics = {
         "architecture": plan.recipe.arch,
-        "test": classification_metrics(test_labels, outputs.test),
+        "test": part_metrics(parts.test, outputs.test),
         "test_groups": group_metrics(parts.test, outputs.test),
-        "validation": classification_metrics(parts.validation.labels, outputs.validation),
+        "validation": part_metrics(parts.validation, outputs.validation),
         "validation_groups": group_metrics(parts.validation, outputs.validation),
         "calibration": {
             "temperature": outputs.temperature,
@@ -346,7 +353,7 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
     if parts.cross_source is not None:
         metrics["cross_source"] = {
             "source": plan.holdout_source,
-            **classification_metrics(parts.cross_source.labels, outputs.cross_source),
+            **part_metrics(parts.cross_source, outputs.cross_source),
         }
     return metrics
 
@@ -450,7 +457,7 @@ def write_model_folder(
         "max_abs_probability_difference": verify_export(reloaded_outputs, predict(exported_model, parts.test.images)),
         "test_keras_float32": headline(metrics["test"]),
     }
-    metrics["test"] = classification_metrics(parts.test.labels, exported)
+    metrics["test"] = part_metrics(parts.test, exported)
     metrics["test_groups"] = group_metrics(parts.test, exported)
     metrics["export"]["test_exported"] = headline(metrics["test"])
     evaluated = {"test": (parts.test, scores)}
@@ -513,4 +520,7 @@ def data_facts(plan: BuildPlan, data: LabelledImages) -> dict:
 def headline(metrics: dict) -> dict:
     """The few numbers quoted everywhere: accuracy, balanced accuracy, macro AUC, ECE, melanoma recall."""
     keys = ("n", "accuracy", "balanced_accuracy", "macro_auc", "ece")
-    return {k: metrics[k] for k in keys} | {"mel_recall": metrics["per_class"]["mel"]["recall"]}
+    figures = {k: metrics[k] for k in keys} | {"mel_recall": metrics["per_class"]["mel"]["recall"]}
+    if "intervals" in metrics:
+        figures["intervals"] = {k: metrics["intervals"][k] for k in ("balanced_accuracy", "macro_auc", "mel_recall")}
+    return figures

@@ -8,7 +8,8 @@ import numpy as np
 
 from trainer.datasets import LabelledFile, read_labelled_files, read_labels_csv
 from trainer.decision import advice_rates
-from trainer.metrics import classification_metrics, masks_by_value, metrics_by_group
+from trainer.intervals import scored, scored_by_group
+from trainer.metrics import masks_by_value
 from trainer.photo_type import PHOTO_TYPES
 from trainer.predict import ExportedModel, Judgement, judge
 from trainer.preprocess import preprocess_file
@@ -16,18 +17,20 @@ from trainer.preprocess import preprocess_file
 
 def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
     """Metrics of ``model`` on labelled files, decoded and preprocessed as the browser does, overall and per
-    image type and skin tone; with the page's decision rules, what its advice does per image type; for a model
-    with an OOD output and threshold, the share of these lesion images it would not judge; for one with a
-    photo-type output, which type it says per image type."""
+    image type and skin tone, with 95% intervals over lesions (an image without a lesion id is its own); with
+    the page's decision rules, what its advice does per image type; for a model with an OOD output and
+    threshold, the share of these lesion images it would not judge; for one with a photo-type output, which
+    type it says per image type."""
     inputs = np.stack([preprocess_file(f.path) for f in files])
     labels = np.array([f.label for f in files])
     domains = np.array([f.domain() for f in files])
     outputs = model.predict_outputs(inputs)
     decision = model.manifest.get("decision", {})
     judgement = judge(inputs, outputs, decision)
-    metrics = classification_metrics(labels, outputs.probabilities)
+    lesions = [f.group or f.image_id for f in files]
+    metrics = scored(labels, outputs.probabilities, lesions)
     groupings = {"image_type": domains.tolist(), "skin_tone": [f.meta.get("skin_tone", "") for f in files]}
-    metrics["groups"] = metrics_by_group(labels, outputs.probabilities, groupings)
+    metrics["groups"] = scored_by_group(labels, outputs.probabilities, groupings, lesions)
     by_type = masks_by_value(domains)
     if "urgent_classes" in decision:
         metrics["advice"] = advice_by_image_type(labels, outputs.probabilities, decision, judgement, domains)

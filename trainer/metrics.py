@@ -17,12 +17,17 @@ CALIBRATION_BINS = 15
 MIN_GROUP_IMAGES = 30  # smaller groups get no metrics of their own: their recalls would be noise
 
 
+def calibration_bin_index(confidence: np.ndarray, bins: int = CALIBRATION_BINS) -> np.ndarray:
+    """Which of ``bins`` equal-width confidence bins each value falls in."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    return np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+
+
 def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
     """ECE of the top-class confidence over equal-width bins."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == labels
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    which = calibration_bin_index(confidence, bins)
     error = 0.0
     for b in range(bins):
         members = which == b
@@ -36,7 +41,7 @@ def reliability_bins(labels: np.ndarray, probabilities: np.ndarray, bins: int = 
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    which = calibration_bin_index(confidence, bins)
     rows = [(confidence[which == b], correct[which == b]) for b in range(bins)]
     return {
         "edges": edges.tolist(),
@@ -94,13 +99,20 @@ def masks_by_value(values) -> dict[str, np.ndarray]:
     return {value: values == value for value in sorted(set(values.tolist()))}
 
 
+def group_masks(values) -> dict[str, np.ndarray]:
+    """:func:`masks_by_value` for the known values (``""`` means unknown) of at least :data:`MIN_GROUP_IMAGES`
+    images."""
+    return {
+        value: members
+        for value, members in masks_by_value(values).items()
+        if value and members.sum() >= MIN_GROUP_IMAGES
+    }
+
+
 def metrics_by_group(labels: np.ndarray, probabilities: np.ndarray, groupings: dict[str, list[str]]) -> dict:
     """Metrics per value of each grouping (e.g. ``{"image_type": [...], "skin_tone": [...]}``, one value per
-    image; ``""`` means unknown), for groups of at least :data:`MIN_GROUP_IMAGES` images."""
-    groups: dict[str, dict] = {}
-    for kind, values in groupings.items():
-        groups[kind] = {}
-        for value, members in masks_by_value(values).items():
-            if value and members.sum() >= MIN_GROUP_IMAGES:
-                groups[kind][value] = classification_metrics(labels[members], probabilities[members])
-    return groups
+    image), for the groups :func:`group_masks` keeps."""
+    return {
+        kind: {value: classification_metrics(labels[m], probabilities[m]) for value, m in group_masks(values).items()}
+        for kind, values in groupings.items()
+    }

@@ -41,6 +41,14 @@ def fraction(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def with_interval(metrics: dict, key: str) -> str:
+    """``metrics[key]`` (``"mel_recall"``: melanoma recall) as a fraction, followed by its 95% interval in
+    brackets where ``metrics["intervals"]`` has one: "0.519 (0.47-0.57)"."""
+    value = metrics.get("per_class", {}).get("mel", {}).get("recall") if key == "mel_recall" else metrics.get(key)
+    bounds = metrics.get("intervals", {}).get(key)
+    return fraction(value) + (f" ({bounds[0]:.2f}-{bounds[1]:.2f})" if bounds else "")
+
+
 def percent(share: float | None) -> str:
     """A share in 0..1 as a percentage with one decimal, or "n/a"."""
     return "n/a" if share is None else f"{100 * share:.1f}%"
@@ -323,15 +331,14 @@ def _skin_tone_blocks(skin_tone: dict | None) -> list[Block]:
 
 
 def _metric_row(name: str, m: dict) -> list[str]:
-    mel = m.get("per_class", {}).get("mel", {}).get("recall")
     return [
         name,
         str(m["n"]),
-        fraction(m["balanced_accuracy"]),
-        fraction(m.get("macro_auc")),
-        fraction(mel),
+        with_interval(m, "balanced_accuracy"),
+        with_interval(m, "macro_auc"),
+        with_interval(m, "mel_recall"),
         fraction(m.get("accuracy")),
-        fraction(m.get("ece")),
+        with_interval(m, "ece"),
     ]
 
 
@@ -354,7 +361,20 @@ def quantitative_analyses(manifest: dict, metrics: dict) -> list[Block]:
         ]
         for code, m in metrics["test"]["per_class"].items()
     ]
+    intervals = metrics["test"].get("intervals")
+    note = (
+        [
+            {
+                "text": f"In brackets: {intervals['level']:.0%} intervals from {intervals['resamples']} bootstrap "
+                f"resamples of the test {intervals['unit']}s, drawn within each type, so both photos of a lesion "
+                "move together; a difference between two models smaller than these spans may be chance."
+            }
+        ]
+        if intervals
+        else []
+    )
     return [
+        *note,
         {"table": {"header": header, "rows": rows}},
         {
             "table": {

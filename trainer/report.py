@@ -14,6 +14,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
 from trainer.info import CLASS_CODES, NUM_CLASSES
 from trainer.metrics import reliability_bins
+from trainer.model_card import with_interval
 
 REPORT_FOLDER = "report"
 
@@ -106,12 +107,18 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
 
 
+def _cell(metrics: dict, key: str) -> str:
+    """A table cell: a count as it is, a metric with its 95% interval where ``metrics`` has one."""
+    value = metrics.get(key) if key == "n" else with_interval(metrics, key)
+    return f"<td>{_fmt(value)}</td>"
+
+
 def render_html(metrics: dict, path: Path) -> None:
     """A self-contained HTML page (relative image links, no scripts) that opens offline."""
     test = metrics["test"]
     headline = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{_fmt(test.get(k))}</td></tr>"
-        for k in ("n", "accuracy", "balanced_accuracy", "macro_auc", "baseline_roc_auc", "ece")
+        f"<tr><th>{html.escape(k)}</th>{_cell(test, k)}</tr>"
+        for k in ("n", "accuracy", "balanced_accuracy", "macro_auc", "baseline_roc_auc", "mel_recall", "ece")
     )
     groups = _group_rows(metrics)
     per_class = "".join(
@@ -142,7 +149,8 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 img{{max-width:100%}}figure{{margin:1em 0}}</style></head><body>
 <h1>Evaluation report: {html.escape(metrics.get("architecture", ""))}</h1>
 <p>Held-out test split: {html.escape(split.get("note", ""))} (seed {split.get("seed", "")}).
-Numbers below are on that test split, after temperature scaling (T = {_fmt(calibration.get("temperature"))}).
+Numbers below are on that test split, after temperature scaling (T = {_fmt(calibration.get("temperature"))});
+in brackets, 95% intervals over bootstrap resamples of the test {test.get("intervals", {}).get("unit", "image")}s.
 ECE before scaling: {_fmt(calibration.get("test_ece_before"))}, after: {_fmt(calibration.get("test_ece_after"))}.</p>
 <h2>Headline</h2><table>{headline}</table>
 <h2>Per class</h2><table><tr><th>class</th>{per_class_header}</tr>{per_class}</table>
@@ -166,9 +174,8 @@ def _group_rows(metrics: dict) -> str:
     if "cross_source" in metrics:
         named.append((f"held-out source {metrics['cross_source'].get('source')}", metrics["cross_source"]))
     return "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{group['n']}</td><td>{_fmt(group['balanced_accuracy'])}</td>"
-        f"<td>{_fmt(group['macro_auc'])}</td><td>{_fmt(group['per_class']['mel']['recall'])}</td>"
-        f"<td>{_fmt(group['ece'])}</td></tr>"
+        f"<tr><th>{html.escape(name)}</th><td>{group['n']}</td>{_cell(group, 'balanced_accuracy')}"
+        f"{_cell(group, 'macro_auc')}{_cell(group, 'mel_recall')}{_cell(group, 'ece')}</tr>"
         for name, group in named
     )
 
