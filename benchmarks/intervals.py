@@ -18,6 +18,7 @@ from benchmarks.output import command_parser, emit, model_split
 from trainer.datasets import LabelledImages
 from trainer.intervals import paired_differences, scored
 from trainer.metrics import group_masks
+from trainer.model_card import fraction, with_interval
 from trainer.predict import ExportedModel
 
 PARTS = ("validation", "test")
@@ -66,9 +67,8 @@ def markdown(results: dict) -> str:
     ]
     for name, entry in results["groups"].items():
         m = entry["model"]
-        values = [m["balanced_accuracy"], m["macro_auc"], m["per_class"]["mel"]["recall"]]
-        cells = [_with_bounds(v, m["intervals"][key]) for v, key in zip(values, FIGURES, strict=True)]
-        lines.append(f"| {name} | {m['n']} | " + " | ".join(cells) + f" | {m['ece']:.3f} |")
+        cells = [with_interval(m, key) for key in FIGURES]
+        lines.append(f"| {name} | {m['n']} | " + " | ".join(cells) + f" | {fraction(m['ece'])} |")
     if results["against"]:
         lines += [
             "",
@@ -81,12 +81,6 @@ def markdown(results: dict) -> str:
             d = entry["difference"]
             lines.append(f"| {name} | " + " | ".join(_difference(d[key]) for key in FIGURES) + " |")
     return "\n".join(lines)
-
-
-def _with_bounds(value: float | None, bounds: list[float] | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.3f} ({bounds[0]:.3f}-{bounds[1]:.3f})" if bounds else f"{value:.3f}"
 
 
 def _difference(d: dict) -> str:

@@ -83,6 +83,11 @@ def resampled_scores(weights: np.ndarray, labels: np.ndarray, probabilities: np.
     }
 
 
+def _resampling(lesions: Sequence[str] | None, resamples: int) -> dict:
+    """What the intervals were drawn over: their level, how many resamples, and of what unit."""
+    return {"level": LEVEL, "resamples": resamples, "unit": "lesion" if lesions is not None else "image"}
+
+
 def _bounds(values: np.ndarray, level: float = LEVEL) -> list[float] | None:
     values = values[np.isfinite(values)]
     if not values.size:
@@ -109,9 +114,7 @@ def bootstrap_intervals(
     )
     recall = scores["recall"]
     return {
-        "level": LEVEL,
-        "resamples": resamples,
-        "unit": "lesion" if lesions is not None else "image",
+        **_resampling(lesions, resamples),
         "balanced_accuracy": _bounds(scores["balanced_accuracy"]),
         "macro_auc": _bounds(scores["macro_auc"]),
         "mel_recall": _bounds(recall[:, MELANOMA]),
@@ -137,7 +140,7 @@ def paired_differences(
     after = _collect([b for _, b in pairs])
     point_before = classification_metrics(labels, baseline)
     point_after = classification_metrics(labels, candidate)
-    result: dict = {"level": LEVEL, "resamples": resamples, "unit": "lesion" if lesions is not None else "image"}
+    result: dict = _resampling(lesions, resamples)
     for key in ("balanced_accuracy", "macro_auc"):
         result[key] = _difference(point_after[key], point_before[key], after[key] - before[key])
     mel_delta = after["recall"][:, MELANOMA] - before["recall"][:, MELANOMA]

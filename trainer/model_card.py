@@ -338,7 +338,7 @@ def _metric_row(name: str, m: dict) -> list[str]:
         with_interval(m, "macro_auc"),
         with_interval(m, "mel_recall"),
         fraction(m.get("accuracy")),
-        with_interval(m, "ece"),
+        fraction(m.get("ece")),
     ]
 
 

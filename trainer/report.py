@@ -175,7 +175,7 @@ def _group_rows(metrics: dict) -> str:
         named.append((f"held-out source {metrics['cross_source'].get('source')}", metrics["cross_source"]))
     return "".join(
         f"<tr><th>{html.escape(name)}</th><td>{group['n']}</td>{_cell(group, 'balanced_accuracy')}"
-        f"{_cell(group, 'macro_auc')}{_cell(group, 'mel_recall')}{_cell(group, 'ece')}</tr>"
+        f"{_cell(group, 'macro_auc')}{_cell(group, 'mel_recall')}<td>{_fmt(group['ece'])}</td></tr>"
         for name, group in named
     )
 
