@@ -8,8 +8,8 @@ out-of-distribution score, photo type, advice tier). Reported per degradation an
 page withholds ("not judged"), the share of cancers it tells "routine" (false reassurance: the one answer
 that must not grow as photos get worse), and the model's balanced accuracy and macro AUC on every photo.
 
-    python -m benchmarks.degraded --model model_artifacts --data ../shared/data/ham10000 \\
-        --data ../shared/data/milk10k [--part validation --part test] [--json degraded.json]
+    python -m benchmarks.degraded --model model_artifacts --data HAM10000 \\
+        --data MILK10k [--part validation --part test] [--json degraded.json]
 """
 
 from __future__ import annotations

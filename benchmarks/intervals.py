@@ -4,8 +4,8 @@ the split it was built with (validation by default: levers are chosen there). Wi
 the paired difference of the two models on the same images, each resample drawing the same lesions for both:
 a lever whose interval spans zero has not been shown to help.
 
-    python -m benchmarks.intervals --model model_artifacts --data ../shared/data/ham10000 \
-        --data ../shared/data/milk10k [--part test] [--against OTHER_MODEL] [--json intervals.json]
+    python -m benchmarks.intervals --model model_artifacts --data HAM10000 \
+        --data MILK10k [--part test] [--against OTHER_MODEL] [--json intervals.json]
 """
 
 from __future__ import annotations

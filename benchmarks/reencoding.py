@@ -8,8 +8,8 @@ resolution and before the page's crop and resize. Reported per encoding: the mod
 macro AUC, per image type too, and against the photo as it is the share whose top class or advice tier
 changed, with the share of cancers told "routine".
 
-    python -m benchmarks.reencoding --model model_artifacts --data ../shared/data/ham10000 \\
-        --data ../shared/data/milk10k [--part validation --part test] [--json reencoding.json]
+    python -m benchmarks.reencoding --model model_artifacts --data HAM10000 \\
+        --data MILK10k [--part validation --part test] [--json reencoding.json]
 """
 
 from __future__ import annotations

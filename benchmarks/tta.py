@@ -2,8 +2,8 @@
 pay for the extra model runs? Scored on the validation part of the split the model was built with
 (recomputed from the same data and seed), never on its test part.
 
-    python -m benchmarks.tta --model model_artifacts --data ../shared/data/ham10000 \
-        --data ../shared/data/milk10k [--json tta.json]
+    python -m benchmarks.tta --model model_artifacts --data HAM10000 \
+        --data MILK10k [--json tta.json]
 """
 
 from __future__ import annotations

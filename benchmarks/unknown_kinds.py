@@ -5,7 +5,7 @@ benign ones (BEN_OTH) and other malignant ones (MAL_OTH), all left out of traini
 judged as the page judges it (``trainer predict --json``'s tier), and the benchmark counts the tiers per
 diagnosis and photo type. "Routine" for an MAL_OTH lesion would be a cancer reassured.
 
-    python -m benchmarks.unknown_kinds --model model_artifacts --milk10k ../shared/data/milk10k [--json out.json]
+    python -m benchmarks.unknown_kinds --model model_artifacts --milk10k MILK10k [--json out.json]
 """
 
 from __future__ import annotations
