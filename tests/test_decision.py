@@ -13,6 +13,8 @@ from trainer.decision import (
     TIER_SENSITIVITY,
     advice_rates,
     choose_thresholds,
+    referral_probabilities,
+    referral_rule,
     tier_for,
     tiers_by_photo_type,
 )
@@ -134,9 +136,24 @@ def probabilities_peaked(share: float) -> np.ndarray:
     return p
 
 
+# Offsets as a build keeps them (towards the rare classes, away from nevus) and the temperature after them.
+OFFSETS = np.array([-0.3, -0.2, -0.7, 1.1, 0.0, -1.6, 1.9])
+REFERRAL = referral_rule(OFFSETS, 1.16)
+
+
+def as_model_output(scored: np.ndarray, decision: dict) -> np.ndarray:
+    """The model probabilities whose :func:`referral_probabilities` under ``decision`` are ``scored``."""
+    rule = decision.get("referral")
+    if not rule:
+        return scored
+    weights = np.array([rule["class_weights"][c.code] for c in CLASSES])
+    p = (scored / weights) ** (1 / rule["power"])
+    return p / p.sum()
+
+
 def expected_tier(probabilities: np.ndarray, decision: dict, tiers: list[dict]) -> str:
     """The tier the module docstring promises: by score, with the unsure photo's lowest tier raised."""
-    score = probabilities[CANCER].sum()
+    score = referral_probabilities(probabilities, decision)[CANCER].sum()
     ranked = sorted(tiers, key=lambda tier: tier["min_probability"], reverse=True)
     name = next(tier["name"] for tier in ranked if score >= tier["min_probability"])
     unsure = probabilities.max() < decision.get("uncertain_below", 0.0)
@@ -146,14 +163,15 @@ def expected_tier(probabilities: np.ndarray, decision: dict, tiers: list[dict]) 
 def tier_cases(decision: dict, tiers: list[dict] | None = None) -> list[tuple[list[float], bool, str]]:
     """(probabilities, judged, expected tier) just above and just below every threshold of ``tiers`` (default:
     ``decision``'s), and between them, with the rest of the probability spread over the benign classes (an
-    unsure photo) or all on nevus (a confident one where the share is small); shared with the browser test of
-    decision.js."""
+    unsure photo) or all on nevus (a confident one where the share is small), as scored under the decision's
+    ``referral`` rule where it has one; shared with the browser test of decision.js."""
     tiers = sorted(tiers or decision["tiers"], key=lambda tier: tier["min_probability"], reverse=True)
     cases = []
     for higher, lower in pairwise(tiers):
         top, bottom = higher["min_probability"], lower["min_probability"]
         for share in (top + 1e-4, top - 1e-4, (top + bottom) / 2):
-            for p in (probabilities_with_cancer_share(share), probabilities_peaked(share)):
+            for scored in (probabilities_with_cancer_share(share), probabilities_peaked(share)):
+                p = as_model_output(scored, decision)
                 cases += [(p.tolist(), True, expected_tier(p, decision, tiers)), (p.tolist(), False, NOT_JUDGED)]
     return cases
 
@@ -187,6 +205,38 @@ def test_a_photo_the_model_is_unsure_about_is_never_told_routine():
     assert tier_for(unsure, decision, judged=False) == NOT_JUDGED
     older = {key: value for key, value in decision.items() if key != "unsure_tier"}
     assert tier_for(unsure, older, judged=True) == "routine"
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_the_referral_rule_undoes_the_class_offsets_and_the_temperature_after_them():
+    logits = np.random.default_rng(3).normal(0, 2, (50, NUM_CLASSES))
+    exported = softmax((logits + OFFSETS) / 1.16)
+    before = softmax(logits)
+    assert referral_probabilities(exported, {"referral": REFERRAL}) == pytest.approx(before, abs=1e-12)
+    assert np.array_equal(referral_probabilities(exported, {}), exported)
+    assert referral_rule(np.zeros(NUM_CLASSES), 1.0) is None
+    assert (before[:, CANCER].sum(1) != exported[:, CANCER].sum(1)).all()
+
+
+def test_with_a_referral_rule_the_tiers_score_the_probabilities_before_the_offsets():
+    labels, before = synthetic_validation()
+    exported = softmax((np.log(before.astype(np.float64)) + OFFSETS) / 1.16)
+    decision = choose_thresholds(labels, exported, referral=REFERRAL)
+    json.dumps(decision, allow_nan=False)
+    assert decision["referral"] == REFERRAL and "referral" not in choose_thresholds(labels, exported)
+    score, is_cancer = referral_probabilities(exported, decision)[:, CANCER].sum(1), np.isin(labels, CANCER)
+    assert score == pytest.approx(cancer_score(before), abs=1e-6)
+    for tier in decision["tiers"][:-1]:
+        flagged = score >= tier["min_probability"]
+        assert flagged[is_cancer].mean() >= tier["target_sensitivity"]
+        assert tier["validation"]["specificity"] == pytest.approx((~flagged[~is_cancer]).mean())
+    decision["uncertain_below"] = 0.5
+    for probabilities, judged, expected in tier_cases(decision):
+        assert tier_for(np.array(probabilities), decision, judged) == expected
 
 
 def test_tier_thresholds_are_inclusive_and_tiers_may_come_in_any_order():
@@ -228,6 +278,13 @@ def test_the_build_writes_the_tiers_into_the_manifest(tiny_model):
         assert tier["target_sensitivity"] == TIER_SENSITIVITY[tier["name"]]
         assert {"sensitivity", "specificity", "cancers", "others"} <= set(tier["validation"])
     assert tier_for(probabilities_with_cancer_share(1.0), decision, judged=True) == "urgent"
+    offsets = json.loads((tiny_model / "report" / "metrics.json").read_text())["calibration"]["class_offsets"]
+    assert ("referral" in decision) == any(offsets.values())
+    if "referral" in decision:
+        weights = decision["referral"]["class_weights"]
+        assert [weights[c.code] for c in CLASSES] == pytest.approx(
+            [np.exp(-offsets[c.code]) for c in CLASSES], rel=1e-2
+        )
 
 
 def photo_type_validation(count: int = 1200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,8 +22,8 @@ from tests.browser_helpers import (
 )
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, write_rgb
-from tests.test_decision import CANCER, photo_type_validation, synthetic_validation, tier_cases
-from trainer.decision import NOT_JUDGED, choose_thresholds, tier_for, tiers_by_photo_type
+from tests.test_decision import CANCER, REFERRAL, photo_type_validation, synthetic_validation, tier_cases
+from trainer.decision import NOT_JUDGED, choose_thresholds, referral_probabilities, tier_for, tiers_by_photo_type
 from trainer.image_checks import flags
 from trainer.preprocess import preprocess_array, preprocess_file
 
@@ -197,18 +197,24 @@ def test_assess_treats_an_out_of_distribution_photo_like_a_failed_photo_check(si
     assert tiers[0] != NOT_JUDGED and tiers[1:] == [NOT_JUDGED, NOT_JUDGED]
 
 
-def test_decision_js_gives_the_tier_that_trainer_decision_gives(site):
+@pytest.mark.parametrize("referral", ["served", "offsets undone"])
+def test_decision_js_gives_the_tier_that_trainer_decision_gives(site, referral):
     """Synthetic probabilities on both sides of each threshold, with the served manifest's decision
-    block (its own tiers when it has them, else tiers chosen on synthetic validation data)."""
+    block (its own tiers when it has them, else tiers chosen on synthetic validation data), as served and with
+    a referral rule that scores the probabilities before class offsets."""
     decision = dict(site.original["decision"])
     decision.setdefault("tiers", choose_thresholds(*synthetic_validation())["tiers"])
     decision.setdefault("unsure_tier", "check")
+    if referral == "offsets undone":
+        decision["referral"] = REFERRAL
     cases = tier_cases(decision)
     routine_below = min(t["min_probability"] for t in decision["tiers"] if t["min_probability"] > 0)
     raised = [
         expected
         for p, judged, expected in cases
-        if judged and sum(p[i] for i in CANCER) < routine_below and max(p) < decision["uncertain_below"]
+        if judged
+        and referral_probabilities(np.array(p), decision)[CANCER].sum() < routine_below
+        and max(p) < decision["uncertain_below"]
     ]
     assert raised and set(raised) == {"check"}
     tiers = site.page.evaluate(

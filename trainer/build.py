@@ -25,7 +25,7 @@ from trainer.calibration import (
 )
 from trainer.datasets import METADATA_FILE as HAM_METADATA
 from trainer.datasets import LabelledImages, load_datasets
-from trainer.decision import choose_thresholds, tiers_by_photo_type
+from trainer.decision import choose_thresholds, referral_rule, tiers_by_photo_type
 from trainer.distribute import is_chief, strategy_for
 from trainer.evaluate import advice_by_image_type
 from trainer.export import (
@@ -382,10 +382,12 @@ def _split_summary(parts: Parts) -> dict:
 
 
 def decide(parts: Parts, outputs: Outputs) -> dict:
-    """The page's advice tiers and photo-check limits, chosen on validation (rates also on the held-out source)."""
+    """The page's advice tiers (scored before the class offsets, where there are any) and photo-check limits,
+    chosen on validation (rates also on the held-out source)."""
     extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
     by_type = masks_by_value(parts.validation.domains())
-    decision = choose_thresholds(parts.validation.labels, outputs.validation, extra, by_type)
+    referral = referral_rule(outputs.class_offsets, outputs.temperature_after_offsets)
+    decision = choose_thresholds(parts.validation.labels, outputs.validation, extra, by_type, referral)
     decision["image_checks"] = image_check_thresholds(parts.validation.images)
     return decision
 
@@ -419,6 +421,7 @@ def add_photo_type_output(model: keras.Model, parts: Parts, outputs: Outputs, de
         outputs.validation,
         photo_types(clinical_probability),
         masks_by_value(parts.validation.domains()),
+        decision.get("referral"),
     )
     if by_type:
         decision["tiers_by_photo_type"] = by_type

@@ -17,6 +17,12 @@ A model that tells photo types apart (``trainer.photo_type``) has tiers per phot
 (``tiers_by_photo_type``), each chosen on the validation photos the model routes to that type, and the
 photo gets its type's tiers.
 
+Where the build kept per-class logit offsets (``trainer.calibration``: they raise balanced accuracy by leaning
+towards the rare classes), the score is summed over the model's own calibrated probabilities before those
+offsets (``referral``: each probability raised to the power ``power``, times its class's ``class_weights``,
+renormalised, which undoes the offsets and the temperature fitted after them): the offsets choose the named
+type, but they rank cancers below other lesions worse than the calibrated probabilities do.
+
 ``not-judged`` replaces the tier when the photo checks (or the out-of-distribution score) say the model
 cannot judge the photo. ``static/js/decision.js`` applies the same rule in the browser.
 """
@@ -67,6 +73,38 @@ def cancer_probability(probabilities: np.ndarray, indices: list[int]) -> np.ndar
     for i in indices:
         total = total + p[..., i]
     return total
+
+
+def referral_rule(offsets: np.ndarray, temperature_after_offsets: float) -> dict | None:
+    """The decision's ``referral`` block that undoes per-class ``offsets`` (added to the logits, which were then
+    divided by ``temperature_after_offsets``); None without offsets."""
+    offsets = np.asarray(offsets, dtype=np.float64)
+    if not offsets.any():
+        return None
+    return {
+        "power": float(temperature_after_offsets),
+        "class_weights": {c.code: float(np.exp(-offset)) for c, offset in zip(CLASSES, offsets)},
+        "rule": "the advice is scored on the model's calibrated probabilities before its class offsets: each "
+        "probability to the power `power`, times its class weight, renormalised",
+    }
+
+
+def referral_probabilities(probabilities: np.ndarray, decision: dict) -> np.ndarray:
+    """The probabilities (last axis: the classes) the advice is scored on: with the decision's ``referral``
+    rule, the model's calibrated probabilities before its class offsets; without one, ``probabilities``."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    rule = decision.get("referral")
+    if not rule:
+        return p
+    weighted = p ** rule["power"] * np.array([rule["class_weights"][c.code] for c in CLASSES])
+    return weighted / weighted.sum(axis=-1, keepdims=True)
+
+
+def cancer_score(probabilities: np.ndarray, decision: dict, indices: list[int] | None = None) -> np.ndarray:
+    """What the advice tiers compare with their thresholds: the summed :func:`referral_probabilities` of the
+    cancer classes (``indices``; default: the decision's ``urgent_classes``)."""
+    chosen = cancer_indices(decision) if indices is None else indices
+    return cancer_probability(referral_probabilities(probabilities, decision), chosen)
 
 
 def threshold_for_sensitivity(scores: np.ndarray, sensitivity: float) -> float:
@@ -120,6 +158,7 @@ def choose_thresholds(
     probabilities: np.ndarray,
     extra: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     groups: dict[str, np.ndarray] | None = None,
+    referral: dict | None = None,
 ) -> dict:
     """The manifest's ``decision`` block, from validation labels (class indices) and probabilities.
 
@@ -129,13 +168,15 @@ def choose_thresholds(
     cross-source dataset, labels mapped to these class indices), the same rates there. ``groups`` masks the
     validation images by kind (e.g. image type): each threshold then flags its target share of every
     group's cancers too (groups with at least ``MIN_GROUP_CANCERS``), and the group's rates are reported.
+    ``referral`` (:func:`referral_rule`): the tiers score the probabilities before the class offsets.
     ``urgent_probability`` and ``validation_urgent_*`` repeat the urgent tier for pages without tiers.
     """
     labels, probabilities = _check_labelled("validation", labels, probabilities)
     extra = {name: _check_labelled(name, *labelled) for name, labelled in (extra or {}).items()}
     uncertain_below, confident, correct = _uncertain_below(labels, probabilities)
 
-    score = cancer_probability(probabilities, CANCER_CLASSES)
+    scoring = {"referral": referral} if referral else {}
+    score = cancer_score(probabilities, scoring, CANCER_CLASSES)
     is_cancer = np.isin(labels, CANCER_CLASSES)
     groups = groups or {}
     cancer_sets = [is_cancer] + [
@@ -161,14 +202,14 @@ def choose_thresholds(
             }
         if extra:
             tier["cross_source"] = {
-                source: _rates(np.isin(y, CANCER_CLASSES), cancer_probability(p, CANCER_CLASSES), threshold)
+                source: _rates(np.isin(y, CANCER_CLASSES), cancer_score(p, scoring, CANCER_CLASSES), threshold)
                 for source, (y, p) in extra.items()
             }
         tiers.append(tier)
     tiers.append({"name": LOWEST_TIER, "advice": TIER_ADVICE[LOWEST_TIER], "min_probability": 0.0})
 
     urgent = tiers[0]
-    return {
+    return scoring | {
         "uncertain_below": uncertain_below,
         "uncertain_rule": "top probability below this is 'unsure': validation accuracy above it reached "
         f"{TARGET_SELECTIVE_ACCURACY}",
@@ -179,7 +220,9 @@ def choose_thresholds(
         "validation_accuracy_above": float(correct[confident].mean()) if confident.any() else None,
         "urgent_classes": [CLASSES[i].code for i in CANCER_CLASSES],
         "tiers": tiers,
-        "tier_rule": "the first tier whose min_probability the summed probability of urgent_classes reaches; "
+        "tier_rule": "the first tier whose min_probability the summed probability of urgent_classes "
+        + ("(before the class offsets: referral) " if referral else "")
+        + "reaches; "
         f"'{NOT_JUDGED}' instead when the photo checks or the out-of-distribution score fail. Each threshold "
         "is the highest that flags its target_sensitivity of the validation cancers"
         + (f", and of each image type's (types with at least {MIN_GROUP_CANCERS} of them)" if groups else ""),
@@ -192,18 +235,26 @@ def choose_thresholds(
 
 
 def tiers_by_photo_type(
-    labels: np.ndarray, probabilities: np.ndarray, routed: np.ndarray, groups: dict[str, np.ndarray]
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    routed: np.ndarray,
+    groups: dict[str, np.ndarray],
+    referral: dict | None = None,
 ) -> dict[str, list[dict]] | None:
     """The advice tiers of each photo type, chosen on the validation photos the model routes to it
     (``routed``: a photo type name per photo), each type's tiers holding their sensitivity on every
-    ``groups`` member among them; None when a type has fewer than ``MIN_GROUP_CANCERS`` validation cancers."""
+    ``groups`` member among them (scored as ``referral`` says); None when a type has fewer than
+    ``MIN_GROUP_CANCERS`` validation cancers."""
     by_kind = masks_by_value(routed)
     enough = all(np.isin(labels[mine], CANCER_CLASSES).sum() >= MIN_GROUP_CANCERS for mine in by_kind.values())
     if len(by_kind) < 2 or not enough:
         return None
     return {
         kind: choose_thresholds(
-            labels[mine], probabilities[mine], groups={name: members[mine] for name, members in groups.items()}
+            labels[mine],
+            probabilities[mine],
+            groups={name: members[mine] for name, members in groups.items()},
+            referral=referral,
         )["tiers"]
         for kind, mine in by_kind.items()
     }
@@ -239,7 +290,7 @@ def tier_for(probabilities: np.ndarray, decision: dict, judged: bool, photo_type
         raise ValueError(f"expected {NUM_CLASSES} probabilities, got shape {p.shape}")
     if not judged:
         return NOT_JUDGED
-    score = float(cancer_probability(p, cancer_indices(decision)))
+    score = float(cancer_score(p, decision))
     tiers = advice_tiers(decision, photo_type)
     for tier in tiers:
         if score >= tier["min_probability"]:

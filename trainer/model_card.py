@@ -205,6 +205,12 @@ def metric_definitions(manifest: dict, metrics: dict) -> list[Block]:
             f"{decision['urgent_rule']}; validation sensitivity {fraction(decision['validation_urgent_sensitivity'])}, "
             f"specificity {fraction(decision['validation_urgent_specificity'])})."
         )
+    if "referral" in decision:
+        items.append(
+            "Advice score: the thresholds compare the summed probability of the cancer types before the "
+            "per-class offsets that choose the named type, the model's calibrated probabilities (the offsets "
+            "lean towards rare types and rank cancers below other lesions worse)."
+        )
     if "photo_type" in decision:
         items.append(_photo_type_item(decision))
     if "image_checks" in decision:

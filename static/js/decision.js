@@ -3,6 +3,8 @@
  * trainer/decision.py. The trainer chooses the thresholds on validation data:
  * - tier: advice by the summed probability of `urgent_classes` (the cancer types): the first of
  *   `tiers` (highest `min_probability` first) that it reaches, e.g. "urgent", "check", "routine";
+ *   with a `referral` rule, summed over the model's calibrated probabilities before its class
+ *   offsets (each probability to the power `power`, times its class weight, renormalised);
  *   a manifest without `tiers` has "urgent" (from `urgent_probability`) and "routine" only;
  *   "not-judged" instead when the photo checks failed or the photo is out of distribution;
  * - uncertain: the top probability is below `uncertain_below` (no lesion type is named); an
@@ -27,7 +29,8 @@ export const NOT_JUDGED = 'not-judged';
  * @property {boolean} judged false when the photo cannot be judged
  * @property {Tier | null} tierRule the tier's manifest entry (null when not judged)
  * @property {boolean} urgent the summed probability reaches the "urgent" tier's threshold
- * @property {number} urgentProbability summed probability of the urgent classes
+ * @property {number} urgentProbability summed probability of the urgent classes (before the class
+ *   offsets, with a `referral` rule)
  * @property {boolean} uncertain
  * @property {boolean} raisedByDoubt the lowest tier was replaced by `unsure_tier` because the model
  *   is unsure
@@ -84,6 +87,24 @@ export function isOutOfDistribution(decision, photo) {
 }
 
 /**
+ * The probabilities the advice is scored on (`trainer/decision.py: referral_probabilities`): with
+ * the decision's `referral` rule, the model's calibrated probabilities before its class offsets.
+ * @param {Array<{code: string}>} classes manifest order
+ * @param {number[]} probabilities same order
+ * @param {object} decision
+ * @returns {number[]}
+ */
+export function referralProbabilities(classes, probabilities, decision) {
+  const rule = decision.referral;
+  if (!rule) return probabilities;
+  const weighted = classes.map(
+    (lesion, i) => probabilities[i] ** rule.power * rule.class_weights[lesion.code],
+  );
+  const total = weighted.reduce((sum, value) => sum + value, 0);
+  return weighted.map((value) => value / total);
+}
+
+/**
  * @param {Array<{code: string}>} classes manifest order
  * @param {number[]} probabilities same order
  * @param {object} [decision] the manifest's `decision` block
@@ -96,8 +117,9 @@ export function isOutOfDistribution(decision, photo) {
 export function assess(classes, probabilities, decision, photo = {}) {
   if (!decision) return null;
   const urgentCodes = new Set(decision.urgent_classes ?? []);
+  const scored = referralProbabilities(classes, probabilities, decision);
   const urgentProbability = classes.reduce(
-    (sum, lesion, i) => (urgentCodes.has(lesion.code) ? sum + probabilities[i] : sum),
+    (sum, lesion, i) => (urgentCodes.has(lesion.code) ? sum + scored[i] : sum),
     0,
   );
   const photoType = photoTypeOf(decision, photo.clinicalProbability);
