@@ -151,10 +151,12 @@ def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
 
 def train(args, weights, train_part, validation, targets) -> tuple[Student, list, int, float]:
     """The student at its best validation epoch, its history, that epoch and the seconds of epochs resumed from."""
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.seed if args.init_seed is None else args.init_seed)
     images, labels = train_part
     device = images.device
     model = Student(weights).to(device)
+    if args.init_seed is not None:
+        torch.manual_seed(args.seed)
     class_weight = sqrt_class_weights(labels)
     sample_weight = torch.tensor(class_weight / class_weight[labels].mean(), dtype=torch.float32, device=device)
     target_rows = torch.from_numpy(targets).to(device)
@@ -268,7 +270,18 @@ def main(argv: list[str] | None = None) -> None:
         help="keep an exponential moving average of the weights "
         "with this decay per step (e.g. 0.998), judged and saved instead of the raw weights",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the order, the augmentation and (without --init-seed) the initial head",
+    )
+    parser.add_argument(
+        "--init-seed",
+        type=int,
+        help="seed of the initial head alone: runs that share it start from the same weights, so "
+        "`scripts/average_students.py` can average them (a model soup)",
+    )
     parser.add_argument("--limit", type=int, help="use only the first N images of each part (quick checks)")
     args = parser.parse_args(argv)
     if args.teacher is None and args.teacher_weight > 0:
