@@ -21,12 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from gpu_student import Student, page_input, per_type
+from gpu_student import RUN_FACTS, WEIGHTS, Student, page_input, per_type
 from gpu_teacher import STARTED, load_pack, log
 from torch import nn
 
-RUN_FACTS = "run.json"
-WEIGHTS = "student.npz"
 SHARED_FACTS = ("backbone", "teacher", "architecture", "held_out_digest", "train_order_digest")
 OWN_ARGUMENTS = ("seed", "init_seed", "out")  # what may differ between the runs of one soup
 
@@ -69,8 +67,12 @@ def as_student(weights: dict[str, np.ndarray], state: dict[str, np.ndarray]) -> 
         name if name.startswith(("head", "logits")) else f"backbone.{name}": torch.from_numpy(value)
         for name, value in state.items()
     }
-    missing = [name for name in student.load_state_dict(named, strict=False).missing_keys if "classifier" not in name]
-    if [name for name in missing if not name.endswith("num_batches_tracked")]:
+    missing = [
+        name
+        for name in student.load_state_dict(named, strict=False).missing_keys
+        if "classifier" not in name and not name.endswith("num_batches_tracked")
+    ]
+    if missing:
         raise SystemExit(f"the runs' weights lack {missing[:3]}")
     return student
 
@@ -107,7 +109,6 @@ def main(argv: list[str] | None = None) -> None:
     student = as_student(weights, mean_state(args.run))
     if args.refresh_batch_norm:
         refresh_batch_norm(student, parts["train"][0])
-    student.eval()
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez(args.out / WEIGHTS, **student.keras_state())
     first = facts[0]

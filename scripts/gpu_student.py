@@ -51,6 +51,7 @@ HEAD_UNITS = 256
 DROPOUT = 0.3
 CLINICAL, DERMOSCOPIC_PAIR = "milk10k clinical", "milk10k dermoscopic"  # the pack's image types of a lesion pair
 CHECKPOINT = "checkpoint.pt"  # in RUN while training; removed once student.npz is written
+WEIGHTS, RUN_FACTS = "student.npz", "run.json"  # what RUN holds once trained
 
 
 def shades_of_gray(x: torch.Tensor, power: float = SHADES_OF_GRAY_POWER) -> torch.Tensor:
@@ -303,7 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     training = (train_images, train_labels)
     model, history, best_epoch, resumed_seconds = train(args, weights, training, validation, targets)
-    np.savez(args.out / "student.npz", **model.keras_state())
+    np.savez(args.out / WEIGHTS, **model.keras_state())
     facts = {
         "trained_by": "scripts/gpu_student.py",
         "backbone": pack["backbone"],
@@ -319,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
         "test": per_type(model, parts["test"]),
         "history": history,
     }
-    (args.out / "run.json").write_text(json.dumps(facts, indent=1) + "\n")
+    (args.out / RUN_FACTS).write_text(json.dumps(facts, indent=1) + "\n")
     (args.out / CHECKPOINT).unlink()
     log(f"wrote {args.out}: best epoch {best_epoch}, validation {facts['validation']}")
 
