@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.output import command_parser, emit, model_split
+from trainer.build import SplitMismatchError
 from trainer.datasets import LabelledImages
 from trainer.intervals import paired_differences, scored
 from trainer.metrics import group_masks
@@ -23,10 +24,6 @@ from trainer.predict import ExportedModel
 
 PARTS = ("validation", "test")
 FIGURES = ("balanced_accuracy", "macro_auc", "mel_recall")
-
-
-class SplitMismatchError(ValueError):
-    """The two models were built on different splits, so their images cannot be paired."""
 
 
 def _groups(images: LabelledImages) -> dict[str, np.ndarray]:

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from trainer.build import BuildPlan, Parts, load_data, split_data
+from trainer.build import Parts, split_of
 from trainer.predict import ExportedModel
 
 
@@ -20,10 +20,9 @@ def command_parser(prog: str, doc: str) -> argparse.ArgumentParser:
 
 
 def model_split(model: ExportedModel, data: list[Path]) -> Parts:
-    """The split ``model`` was built with, recomputed from its ``--data`` folders and its manifest's split facts."""
-    split = model.manifest["training_data"]["split"]
-    plan = BuildPlan(data=tuple(data), out=Path(), split=split["kind"], seed=split["seed"])
-    return split_data(plan, load_data(plan))
+    """The split ``model`` was built with, recomputed from its ``--data`` folders and its manifest's split facts
+    (:func:`trainer.build.split_of`, which refuses folders that give another split)."""
+    return split_of(model.manifest, tuple(data))[2]
 
 
 def emit(results: dict, json_out: Path | None, text: str) -> int:

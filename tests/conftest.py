@@ -3,6 +3,7 @@ model with a headless browser for the browser tests."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +38,15 @@ needs_real_milk = pytest.mark.skipif(
 needs_shipped_model = pytest.mark.skipif(
     not (SHIPPED_MODEL / "model.json").is_file(), reason="no committed model in model_artifacts/"
 )
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """The sha256 of every file under ``folder``, by relative path: equal digests mean the folder is untouched."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="session")

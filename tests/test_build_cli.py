@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, tree_digest
 from tests.image_factory import lesion_like, write_milk_layout, write_rgb
 from trainer.info import CLASS_CODES
 from trainer.preprocess import PREPROCESSING_SPEC
@@ -24,14 +24,6 @@ def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     if check and result.returncode != 0:
         raise AssertionError(f"trainer {args} failed:\n{result.stdout}\n{result.stderr}")
     return result
-
-
-def _tree_digest(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_export_folder_has_model_manifest_and_report(tiny_model):
@@ -45,7 +37,7 @@ def test_export_folder_has_model_manifest_and_report(tiny_model):
         data = (tiny_model / path).read_bytes()
         assert entry["bytes"] == len(data) and entry["sha256"] == hashlib.sha256(data).hexdigest()
     unlisted = {"manifest.json", "model-card.md", "model-card.json"}  # the card names the manifest's hash
-    assert set(listed) == {p for p in _tree_digest(tiny_model) if p not in unlisted}
+    assert set(listed) == {p for p in tree_digest(tiny_model) if p not in unlisted}
     for name in ("metrics.json", "report.html", "confusion_matrix.png", "roc_curves.png", "reliability.png"):
         assert (tiny_model / "report" / name).is_file()
     metrics = json.loads((tiny_model / "report" / "metrics.json").read_text())
@@ -115,7 +107,7 @@ def test_help_on_every_command(command):
 
 def test_build_error_names_the_file_and_keeps_the_previous_model(tiny_model, ham_layout, tmp_path):
     out = shutil.copytree(tiny_model, tmp_path / "artifacts")
-    before = _tree_digest(out)
+    before = tree_digest(out)
     data = shutil.copytree(ham_layout, tmp_path / "broken")
     victim = data / "HAM10000_images" / "ISIC_0300001.jpg"
     victim.write_bytes(b"not a jpeg")
@@ -123,7 +115,7 @@ def test_build_error_names_the_file_and_keeps_the_previous_model(tiny_model, ham
         "build", "--data", str(data), "--out", str(out), "--arch", "compact-cnn", "--epochs", "1", check=False
     )
     assert result.returncode == 2 and "ISIC_0300001.jpg" in result.stderr
-    assert _tree_digest(out) == before
+    assert tree_digest(out) == before
     assert not [p for p in tmp_path.iterdir() if "staging" in p.name]
 
 
@@ -131,7 +123,7 @@ def test_failed_export_leaves_previous_model_intact(tiny_model, tmp_path):
     from trainer.export import export_atomically
 
     out = shutil.copytree(tiny_model, tmp_path / "artifacts")
-    before = _tree_digest(out)
+    before = tree_digest(out)
 
     def half_write(folder: Path) -> None:
         (folder / "model.json").write_text("{}")
@@ -139,7 +131,7 @@ def test_failed_export_leaves_previous_model_intact(tiny_model, tmp_path):
 
     with pytest.raises(OSError, match="disk full"):
         export_atomically(out, half_write)
-    assert _tree_digest(out) == before
+    assert tree_digest(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifacts"]
 
 

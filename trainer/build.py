@@ -190,6 +190,27 @@ def split_data(plan: BuildPlan, data: LabelledImages) -> Parts:
     )
 
 
+class SplitMismatchError(ValueError):
+    """The ``--data`` folders give another split than the one a model folder was built on."""
+
+
+def split_of(manifest: dict, data: tuple[Path, ...]) -> tuple[BuildPlan, LabelledImages, Parts]:
+    """The build plan, images and split a model was built with, recomputed from its ``--data`` folders and its
+    manifest's split facts; raises :class:`SplitMismatchError` when they give other counts than it records."""
+    recorded = manifest["training_data"]["split"]
+    plan = BuildPlan(data=tuple(data), out=Path(), split=recorded["kind"], seed=recorded["seed"])
+    images = load_data(plan)
+    parts = split_data(plan, images)
+    again = _split_summary(parts)
+    for key in ("counts", "images_by_type"):
+        if key in recorded and again[key] != recorded[key]:
+            raise SplitMismatchError(
+                f"these --data folders give other split {key.replace('_', ' ')} ({again[key]}) than the model "
+                f"was built on ({recorded[key]}): pass the build's own --data folders, in its order"
+            )
+    return plan, images, parts
+
+
 def _source_mask(data: LabelledImages, source: str) -> np.ndarray:
     for key in ("source", "dataset"):
         mask = np.array([value == source for value in data.meta.get(key, [])], dtype=bool)

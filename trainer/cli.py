@@ -1,4 +1,4 @@
-"""Command line: ``python -m trainer build | teach | predict | evaluate | explain``."""
+"""Command line: ``python -m trainer build | teach | predict | evaluate | decide | explain``."""
 
 from __future__ import annotations
 
@@ -245,6 +245,17 @@ def make_parser() -> argparse.ArgumentParser:
     source.add_argument("--images", type=Path, help="folder of <image_id>.jpg|.png files (needs --labels)")
     evaluate.add_argument("--labels", type=Path, help="CSV with columns image_id,dx (with --images)")
     evaluate.add_argument("--json", type=Path, dest="json_out", help="also write the metrics JSON to this file")
+    decide = commands.add_parser(
+        "decide",
+        help="choose a model folder's advice thresholds again, without retraining",
+        description="Choose an exported model's advice tiers again on the validation split it was built with, "
+        "by today's decision rules (with class offsets: scored before them), and rewrite its manifest, report "
+        "and model card; the model files stay as they are.",
+    )
+    decide.add_argument("--model", type=Path, default=DEFAULT_OUT, help=f"model folder (default: {DEFAULT_OUT})")
+    decide.add_argument(
+        "--data", type=Path, action="append", required=True, help="the build's --data folders, in its order"
+    )
     from trainer.explain_cli import add_explain_parser
 
     add_explain_parser(commands)
@@ -375,6 +386,34 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     return 0
 
 
+def run_decide(args: argparse.Namespace) -> int:
+    from trainer.build import SplitMismatchError
+    from trainer.decide import decide
+    from trainer.predict import ModelFolderError
+
+    try:
+        result = decide(args.model, tuple(args.data))
+    except (ModelFolderError, SplitMismatchError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {args.model}: advice chosen again on validation"
+        + (", scored before the class offsets" if result["referral"] else "")
+    )
+    for name, after in result["after"].items():
+        before = (result["before"] or {}).get(name, {})
+        rows = [f"{tier} {_rates(before.get(tier))} -> {_rates(after.get(tier))}" for tier in ("urgent", "check")]
+        print(f"  test {name}: " + "; ".join(rows))
+    return 0
+
+
+def _rates(rates: dict | None) -> str:
+    """Sensitivity / specificity of one advice tier, or '-' where it was not measured."""
+    from trainer.model_card import fraction
+
+    return f"{fraction(rates['sensitivity'])} / {fraction(rates['specificity'])}" if rates else "-"
+
+
 def quiet_libraries(verbose: bool, keep_gpus: bool = False) -> None:
     """Keep TensorFlow's C++ logs, Python warnings and banners off the terminal unless ``--verbose``."""
     import logging
@@ -421,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_teach(args)
         if args.command == "predict":
             return run_predict(args)
+        if args.command == "decide":
+            return run_decide(args)
         if args.command == "explain":
             from trainer.explain_cli import run_explain
 

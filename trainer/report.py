@@ -140,6 +140,11 @@ def render_html(metrics: dict, path: Path) -> None:
         + f"<td>{sum(counts.values())}</td></tr>"
         for part, counts in split.get("counts", {}).items()
     )
+    intervals = (
+        f";\nin brackets, 95% intervals over bootstrap resamples of the test {test['intervals'].get('unit', 'image')}s"
+        if "intervals" in test
+        else ""
+    )
     per_class_header = "".join(f"<th>{k}</th>" for k in ("recall", "precision", "specificity", "AUC", "support"))
     split_header = "".join(f"<th>{c}</th>" for c in CLASS_CODES)
     page = f"""<!doctype html>
@@ -149,8 +154,7 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 img{{max-width:100%}}figure{{margin:1em 0}}</style></head><body>
 <h1>Evaluation report: {html.escape(metrics.get("architecture", ""))}</h1>
 <p>Held-out test split: {html.escape(split.get("note", ""))} (seed {split.get("seed", "")}).
-Numbers below are on that test split, after temperature scaling (T = {_fmt(calibration.get("temperature"))});
-in brackets, 95% intervals over bootstrap resamples of the test {test.get("intervals", {}).get("unit", "image")}s.
+Numbers below are on that test split, after temperature scaling (T = {_fmt(calibration.get("temperature"))}){intervals}.
 ECE before scaling: {_fmt(calibration.get("test_ece_before"))}, after: {_fmt(calibration.get("test_ece_after"))}.</p>
 <h2>Headline</h2><table>{headline}</table>
 <h2>Per class</h2><table><tr><th>class</th>{per_class_header}</tr>{per_class}</table>
