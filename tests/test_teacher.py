@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -110,3 +111,35 @@ def test_an_ensemble_teaches_a_student_on_its_own_split_only(tiny_model, ham_lay
 
     with pytest.raises(TeacherError, match="held out other images"):
         build(replace(plan, teacher=teacher, seed=1, out=tmp_path / "other"))
+
+
+def test_an_exported_model_teaches_its_probabilities_before_its_offsets(tiny_model, ham_layout, tmp_path):
+    from scipy.special import softmax
+
+    from trainer.build import BuildPlan, held_out_ids, split_of
+    from trainer.decide import offset_referral
+    from trainer.decision import referral_probabilities
+    from trainer.info import CLASS_CODES
+    from trainer.predict import ExportedModel
+    from trainer.teach import teach_from_model
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_model, model_dir)
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    offsets = dict(zip(CLASS_CODES, (0.3, 0.2, -0.4, 0.9, 0.1, -0.8, 1.2)))
+    manifest["metrics"]["calibration"] |= {"class_offsets": offsets, "temperature_after_offsets": 1.25}
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "teacher"
+    facts = teach_from_model(BuildPlan(data=(ham_layout,), out=out), model_dir)
+
+    parts = split_of(manifest, (ham_layout,))[2]
+    train = parts.train
+    outputs = ExportedModel(model_dir).predict_arrays(train.images.astype(np.float32))
+    before_offsets = referral_probabilities(outputs, {"referral": offset_referral(manifest)})
+    expected = softmax(np.log(np.clip(before_offsets, 1e-12, 1.0)) / facts["ensemble_temperature"], axis=1)
+    taught = teacher_probabilities(out, train.image_ids, held_out_ids(parts))  # a build of this split accepts it
+    np.testing.assert_allclose(taught, expected, atol=1e-5)
+    assert not np.allclose(before_offsets, outputs, atol=1e-3)  # the offsets were undone, not ignored
+
+    with pytest.raises(TeacherError, match="seed 0"):
+        teach_from_model(BuildPlan(data=(ham_layout,), out=tmp_path / "other", seed=1), model_dir)

@@ -181,8 +181,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="turn trained networks into a distillation teacher for `build --teacher`",
         description="Average the calibrated probabilities of networks trained on the same split and cache them "
         "for every training image, with the teacher's validation scores, in a teacher folder. The networks are "
-        "either builds of this project (--member) or cross-fitted runs of scripts/gpu_teacher.py "
-        "(--cross-fitted), which trains on a GPU from the images that --pack writes.",
+        "either builds of this project (--member), cross-fitted runs of scripts/gpu_teacher.py "
+        "(--cross-fitted), which trains on a GPU from the images that --pack writes, or one exported model "
+        "folder (--exported).",
     )
     add_split_arguments(teach)
     teach.add_argument("--out", type=Path, required=True, help="teacher folder (or, with --pack, pack folder)")
@@ -195,6 +196,12 @@ def make_parser() -> argparse.ArgumentParser:
         type=Path,
         action="append",
         help="a logits.npz of scripts/gpu_teacher.py, trained from this split's pack, repeatable",
+    )
+    source.add_argument(
+        "--exported",
+        type=Path,
+        help="an exported model folder of this split: its probabilities before its class offsets, in-sample "
+        "(it trained on these images)",
     )
     source.add_argument(
         "--pack",
@@ -316,14 +323,19 @@ def split_plan_from_args(args: argparse.Namespace):
 
 
 def run_teach(args: argparse.Namespace) -> int:
-    from trainer.teach import pack, teach, teach_cross_fitted
+    from trainer.teach import pack, teach, teach_cross_fitted, teach_from_model
 
     plan = split_plan_from_args(args)
     if args.pack:
         counts = pack(plan, _backbone_weights(args.backbone), args.pack_images)
         print(f"wrote {args.out}: {counts} images for scripts/gpu_teacher.py or scripts/gpu_student.py")
         return 0
-    facts = teach_cross_fitted(plan, args.cross_fitted) if args.cross_fitted else teach(plan, args.member)
+    if args.exported:
+        facts = teach_from_model(plan, args.exported)
+    elif args.cross_fitted:
+        facts = teach_cross_fitted(plan, args.cross_fitted)
+    else:
+        facts = teach(plan, args.member)
     score = facts["validation"]["all"]["balanced_accuracy"]
     print(
         f"wrote {args.out}: soft labels for {facts['training_images']} training images from "
@@ -387,15 +399,9 @@ def run_evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 
 def run_decide(args: argparse.Namespace) -> int:
-    from trainer.build import SplitMismatchError
     from trainer.decide import decide
-    from trainer.predict import ModelFolderError
 
-    try:
-        result = decide(args.model, tuple(args.data))
-    except (ModelFolderError, SplitMismatchError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    result = decide(args.model, tuple(args.data))
     print(
         f"wrote {args.model}: advice chosen again on validation"
         + (", scored before the class offsets" if result["referral"] else "")
@@ -447,8 +453,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     quiet_libraries(args.verbose, keep_gpus=getattr(args, "distribute", "none") != "none")
+    from trainer.build import SplitMismatchError
     from trainer.datasets import DatasetError
     from trainer.distribute import DistributeError
+    from trainer.predict import ModelFolderError
     from trainer.preprocess import ImageDecodeError
     from trainer.progress import ResumeError
     from trainer.teacher import TeacherError
@@ -467,6 +475,15 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_explain(args)
         return run_evaluate(args, parser)
-    except (DatasetError, ImageDecodeError, FileNotFoundError, DistributeError, ResumeError, TeacherError) as err:
+    except (
+        DatasetError,
+        ImageDecodeError,
+        FileNotFoundError,
+        DistributeError,
+        ResumeError,
+        TeacherError,
+        ModelFolderError,
+        SplitMismatchError,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -7,7 +7,9 @@ and ``--holdout-source``):
   ``training.json`` that names its recipe;
 - cross-fitted runs: ``logits.npz`` files of scripts/gpu_teacher.py, trained on a GPU from the pack that
   ``--pack`` writes (trainer/teacher_pack.py); each training image is labelled by networks that did not
-  train on it.
+  train on it;
+- an exported model folder of this split: its calibrated probabilities before its class offsets, on images
+  it trained on (born-again distillation, when the teacher that taught it is gone).
 
 Each member or run gets a temperature fitted on validation; the ensemble averages the calibrated
 log-probabilities and gets a temperature of its own, so the cached soft labels are calibrated probabilities.
@@ -30,12 +32,16 @@ from trainer.build import (
     network_for,
     saved_training,
     split_data,
+    split_of,
 )
 from trainer.calibration import fit_temperature, logits_model
+from trainer.decide import offset_referral
+from trainer.decision import referral_probabilities
 from trainer.export import export_atomically
 from trainer.metrics import classification_metrics, masks_by_value
+from trainer.predict import ExportedModel
 from trainer.recipe import Recipe
-from trainer.teacher import held_out_digest, write_teacher
+from trainer.teacher import TeacherError, held_out_digest, write_teacher
 from trainer.teacher_pack import image_files, read_cross_fitted, write_backbone, write_pack
 
 SPLIT_FLAGS = ("split", "seed", "holdout_source", "limit", "max_per_class")  # with --data, they fix the split
@@ -118,6 +124,33 @@ def teach_cross_fitted(plan: BuildPlan, runs: list[Path]) -> dict:
     return _write_ensemble(
         plan, parts, train_log_probabilities, validation_log_probabilities, member_facts, description, folds
     )
+
+
+def teach_from_model(plan: BuildPlan, model_dir: Path) -> dict:
+    """Like :func:`teach`, from one exported model folder built on this split: its temperature-calibrated
+    probabilities before its class offsets (undone as the advice's ``referral`` rule undoes them). It trained
+    on these images, so its soft labels are in-sample."""
+    model = ExportedModel(model_dir)
+    recorded = model.manifest["training_data"]["split"]
+    if (plan.split, plan.seed) != (recorded["kind"], recorded["seed"]) or any(
+        getattr(plan, flag) for flag in ("holdout_source", "limit", "max_per_class")
+    ):
+        raise TeacherError(
+            f"{model_dir} was built on the {recorded['kind']} split of seed {recorded['seed']} of all its --data "
+            "images: teach with that split"
+        )
+    parts = split_of(model.manifest, plan.data)[2]
+    decision = {"referral": offset_referral(model.manifest)}
+
+    def log_probabilities(images: np.ndarray) -> np.ndarray:
+        probabilities = referral_probabilities(model.predict_arrays(images.astype(np.float32)), decision)
+        return np.log(np.clip(probabilities, 1e-12, 1.0))
+
+    validation = log_probabilities(parts.validation.images)
+    validation_scores = scores(parts.validation.labels, np.exp(validation), parts.validation.domains())
+    member = {"weights": str(model_dir), "validation": validation_scores}
+    description = f"the exported model {model_dir}, before its class offsets, on images it trained on"
+    return _write_ensemble(plan, parts, [log_probabilities(parts.train.images)], [validation], [member], description)
 
 
 def _write_ensemble(
