@@ -109,13 +109,28 @@ def test_cross_fitted_logits_become_a_teacher_of_this_split_only(pack, ham_layou
         read_cross_fitted(short, parts.train, parts.validation, held_out_ids(parts))
 
 
-def test_teach_names_its_three_sources_and_needs_exactly_one(ham_layout, tmp_path):
+def test_teach_names_its_four_sources_and_needs_exactly_one(ham_layout, tmp_path):
     neither = _cli("teach", "--data", str(ham_layout), "--out", str(tmp_path / "t"), check=False)
-    assert neither.returncode == 2 and "one of the arguments --member --cross-fitted --pack" in neither.stderr
+    assert (
+        neither.returncode == 2 and "one of the arguments --member --cross-fitted --exported --pack" in neither.stderr
+    )
     both = _cli(
         "teach", "--data", str(ham_layout), "--out", str(tmp_path / "t"), "--pack", "--member", "w.h5", check=False
     )
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    exported_and_member = _cli(
+        "teach",
+        "--data",
+        str(ham_layout),
+        "--out",
+        str(tmp_path / "t"),
+        "--exported",
+        "m",
+        "--member",
+        "w.h5",
+        check=False,
+    )
+    assert exported_and_member.returncode == 2 and "not allowed with argument" in exported_and_member.stderr
 
 
 def _gpu_teacher_module():
