@@ -117,8 +117,7 @@ def test_an_exported_model_teaches_its_probabilities_before_its_offsets(tiny_mod
     from scipy.special import softmax
 
     from trainer.build import BuildPlan, held_out_ids, split_of
-    from trainer.decide import offset_referral
-    from trainer.decision import referral_probabilities
+    from trainer.decision import offset_referral, referral_probabilities
     from trainer.info import CLASS_CODES
     from trainer.predict import ExportedModel
     from trainer.teach import teach_from_model

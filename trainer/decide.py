@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from trainer.build import Parts, data_facts, split_of
-from trainer.decision import choose_thresholds, referral_rule, tiers_by_photo_type
+from trainer.decision import choose_thresholds, offset_referral, tiers_by_photo_type
 from trainer.evaluate import advice_by_image_type
 from trainer.export import MANIFEST_FILE, export_atomically, file_inventory, write_json
-from trainer.info import CLASS_CODES
 from trainer.metrics import masks_by_value
 from trainer.model_card import write_model_card
 from trainer.photo_type import photo_types
@@ -30,15 +29,6 @@ from trainer.report import REPORT_FOLDER, render_html
 
 METRICS_FILE = "metrics.json"
 KEPT_AS_BUILT = ("image_checks", "ood", "photo_type")  # fitted on training images, or chosen beside the model
-
-
-def offset_referral(manifest: dict) -> dict | None:
-    """The ``referral`` rule that undoes the class offsets a manifest's calibration facts record (None without)."""
-    calibration = manifest.get("metrics", {}).get("calibration", {})
-    if "class_offsets" not in calibration:
-        return None
-    offsets = np.array([calibration["class_offsets"][code] for code in CLASS_CODES])
-    return referral_rule(offsets, calibration.get("temperature_after_offsets", 1.0))
 
 
 def chosen_decision(model: ExportedModel, parts: Parts) -> dict:

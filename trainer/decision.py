@@ -89,6 +89,15 @@ def referral_rule(offsets: np.ndarray, temperature_after_offsets: float) -> dict
     }
 
 
+def offset_referral(manifest: dict) -> dict | None:
+    """The ``referral`` rule that undoes the class offsets a manifest's calibration facts record (None without)."""
+    calibration = manifest.get("metrics", {}).get("calibration", {})
+    if "class_offsets" not in calibration:
+        return None
+    offsets = np.array([calibration["class_offsets"][c.code] for c in CLASSES])
+    return referral_rule(offsets, calibration.get("temperature_after_offsets", 1.0))
+
+
 def referral_probabilities(probabilities: np.ndarray, decision: dict) -> np.ndarray:
     """The probabilities (last axis: the classes) the advice is scored on: with the decision's ``referral``
     rule, the model's calibrated probabilities before its class offsets; without one, ``probabilities``."""

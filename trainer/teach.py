@@ -35,8 +35,7 @@ from trainer.build import (
     split_of,
 )
 from trainer.calibration import fit_temperature, logits_model
-from trainer.decide import offset_referral
-from trainer.decision import referral_probabilities
+from trainer.decision import offset_referral, referral_probabilities
 from trainer.export import export_atomically
 from trainer.metrics import classification_metrics, masks_by_value
 from trainer.predict import ExportedModel
