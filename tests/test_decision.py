@@ -11,6 +11,7 @@ import pytest
 from trainer.decision import (
     NOT_JUDGED,
     TIER_SENSITIVITY,
+    advice_decision,
     advice_rates,
     choose_thresholds,
     referral_probabilities,
@@ -327,6 +328,29 @@ def test_no_photo_type_tiers_without_enough_cancers_of_each_type():
     benign_clinical[(routed == "clinical") & np.isin(labels, CANCER)] = BENIGN[0]
     assert tiers_by_photo_type(benign_clinical, probabilities, routed, {}) is None
     assert tiers_by_photo_type(labels, probabilities, np.full(len(labels), "dermoscopic"), {}) is None
+
+
+def test_advice_decision_flags_each_image_types_and_each_routed_photo_types_cancers_on_the_referral_score():
+    labels, probabilities, routed = photo_type_validation()
+    domains = np.where(np.arange(len(labels)) % 3 == 0, "source a", "source b")
+    referral = referral_rule(np.array([0.4, 0.2, 0.0, 0.3, 0.5, -0.6, 0.1]), 0.9)
+    decision = advice_decision(labels, probabilities, domains, referral, routed)
+    score = referral_probabilities(probabilities, decision)[:, CANCER].sum(axis=1)
+    is_cancer = np.isin(labels, CANCER)
+
+    def assert_flags_target_share(tiers: list[dict], members: np.ndarray) -> None:
+        for tier in tiers[:-1]:
+            flagged = score >= tier["min_probability"]
+            for kind in np.unique(domains):
+                assert flagged[members & (domains == kind) & is_cancer].mean() >= tier["target_sensitivity"]
+
+    assert decision["referral"] == referral
+    assert set(decision["tiers"][0]["validation_by_group"]) == {"source a", "source b"}
+    assert_flags_target_share(decision["tiers"], np.ones(len(labels), bool))
+    assert set(decision["tiers_by_photo_type"]) == {"clinical", "dermoscopic"}
+    for kind, tiers in decision["tiers_by_photo_type"].items():
+        assert_flags_target_share(tiers, routed == kind)
+    assert "tiers_by_photo_type" not in advice_decision(labels, probabilities, domains, referral)
 
 
 def test_advice_rates_count_each_tier_and_its_sensitivity_among_judged_photos():

@@ -25,7 +25,7 @@ from trainer.calibration import (
 )
 from trainer.datasets import METADATA_FILE as HAM_METADATA
 from trainer.datasets import LabelledImages, load_datasets
-from trainer.decision import choose_thresholds, referral_rule, tiers_by_photo_type
+from trainer.decision import advice_decision, referral_rule
 from trainer.distribute import is_chief, strategy_for
 from trainer.evaluate import advice_by_image_type
 from trainer.export import (
@@ -136,10 +136,10 @@ def build(plan: BuildPlan) -> dict:
     network, training = fit(plan, parts)
     outputs = calibrate(network.model, parts)
     metrics = evaluate(plan, parts, outputs, training)
-    decision = decide(parts, outputs)
     if is_chief(strategy):  # multi-worker: only the chief writes the model folder
-        exported_model = add_ood_output(network, parts, decision, plan.quantization)
-        exported_model = add_photo_type_output(exported_model, parts, outputs, decision)
+        exported_model, ood = add_ood_output(network, parts, plan.quantization)
+        exported_model, clinical_probability = add_photo_type_output(exported_model, parts)
+        decision = decide(parts, outputs, ood, clinical_probability)
         export_atomically(
             plan.out,
             lambda folder: write_model_folder(
@@ -402,51 +402,48 @@ def _split_summary(parts: Parts) -> dict:
     return summary
 
 
-def decide(parts: Parts, outputs: Outputs) -> dict:
-    """The page's advice tiers (scored before the class offsets, where there are any) and photo-check limits,
-    chosen on validation (rates also on the held-out source)."""
-    extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
-    by_type = masks_by_value(parts.validation.domains())
-    referral = referral_rule(outputs.class_offsets, outputs.temperature_after_offsets)
-    decision = choose_thresholds(parts.validation.labels, outputs.validation, extra, by_type, referral)
-    decision["image_checks"] = image_check_thresholds(parts.validation.images)
-    return decision
-
-
-def add_ood_output(network: Network, parts: Parts, decision: dict, quantization: str) -> keras.Model:
+def add_ood_output(network: Network, parts: Parts, quantization: str) -> tuple[keras.Model, dict]:
     """The export-ready model, its weights rounded as the export stores them, with a second output: the
-    Mahalanobis OOD score fitted on training features (trainer.ood); its threshold, chosen on validation, goes into
-    ``decision["ood"]``."""
+    Mahalanobis OOD score fitted on training features (trainer.ood); and the decision's ``ood`` entry, its
+    threshold chosen on validation."""
     model = network.inference_model()
     round_like_export(model, quantization)
     features = feature_values(model, parts.train.images)
     method = ood_method(model)
     model = with_ood_output(model, features, parts.train.labels)
     validation_scores = predict(model, parts.validation.images)[1]
-    decision["ood"] = ood_decision(ood_threshold(validation_scores), validation_scores, method=method)
-    return model
+    return model, ood_decision(ood_threshold(validation_scores), validation_scores, method=method)
 
 
-def add_photo_type_output(model: keras.Model, parts: Parts, outputs: Outputs, decision: dict) -> keras.Model:
+def add_photo_type_output(model: keras.Model, parts: Parts) -> tuple[keras.Model, np.ndarray | None]:
     """Where training holds both photo types: ``model`` with one more output, the probability of a clinical
-    close-up, fitted on training features; its validation accuracy and each photo type's advice tiers (chosen
-    on the validation photos it routes there) go into ``decision``."""
+    close-up, fitted on training features, and that output on the validation photos; else ``model`` and None."""
     types = parts.train.meta.get("image_type")
     if not can_learn_photo_type(types):
-        return model
+        return model, None
     model = fitted_photo_type_output(model, parts.train.images, types)
-    clinical_probability = predict(model, parts.validation.images)[-1]
-    decision["photo_type"] = photo_type_decision(clinical_probability, is_clinical(parts.validation.meta["image_type"]))
-    by_type = tiers_by_photo_type(
-        parts.validation.labels,
+    return model, predict(model, parts.validation.images)[-1]
+
+
+def decide(parts: Parts, outputs: Outputs, ood: dict, clinical_probability: np.ndarray | None) -> dict:
+    """The manifest's decision block, chosen on validation: the page's advice tiers (scored before the class
+    offsets, where there are any; rates also on the held-out source), per photo type too where the model tells
+    them apart, the photo-check limits and the OOD threshold."""
+    validation = parts.validation
+    extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
+    decision = advice_decision(
+        validation.labels,
         outputs.validation,
-        photo_types(clinical_probability),
-        masks_by_value(parts.validation.domains()),
-        decision.get("referral"),
+        np.asarray(validation.domains()),
+        referral_rule(outputs.class_offsets, outputs.temperature_after_offsets),
+        None if clinical_probability is None else photo_types(clinical_probability),
+        extra,
     )
-    if by_type:
-        decision["tiers_by_photo_type"] = by_type
-    return model
+    decision["image_checks"] = image_check_thresholds(validation.images)
+    decision["ood"] = ood
+    if clinical_probability is not None:
+        decision["photo_type"] = photo_type_decision(clinical_probability, is_clinical(validation.meta["image_type"]))
+    return decision
 
 
 def ood_rates(model_outputs: dict[str, tuple[LabelledImages, np.ndarray]], threshold: float) -> dict:

@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from trainer.build import Parts, data_facts, split_of
-from trainer.decision import choose_thresholds, offset_referral, tiers_by_photo_type
+from trainer.decision import advice_decision, offset_referral
 from trainer.evaluate import advice_by_image_type
 from trainer.export import MANIFEST_FILE, export_atomically, file_inventory, write_json
-from trainer.metrics import masks_by_value
 from trainer.model_card import write_model_card
 from trainer.photo_type import photo_types
 from trainer.predict import ExportedModel, ModelFolderError, judge
@@ -37,16 +36,15 @@ def chosen_decision(model: ExportedModel, parts: Parts) -> dict:
     built = model.manifest.get("decision", {})
     validation = parts.validation
     outputs = model.predict_outputs(validation.images.astype(np.float32))
-    by_type = masks_by_value(validation.domains())
-    referral = offset_referral(model.manifest)
-    decision = choose_thresholds(validation.labels, outputs.probabilities, None, by_type, referral)
-    decision |= {key: built[key] for key in KEPT_AS_BUILT if key in built}
-    if "photo_type" in built and outputs.clinical_probability is not None:
-        routed = photo_types(outputs.clinical_probability)
-        by_photo_type = tiers_by_photo_type(validation.labels, outputs.probabilities, routed, by_type, referral)
-        if by_photo_type:
-            decision["tiers_by_photo_type"] = by_photo_type
-    return decision
+    routes = "photo_type" in built and outputs.clinical_probability is not None
+    decision = advice_decision(
+        validation.labels,
+        outputs.probabilities,
+        np.asarray(validation.domains()),
+        offset_referral(model.manifest),
+        photo_types(outputs.clinical_probability) if routes else None,
+    )
+    return decision | {key: built[key] for key in KEPT_AS_BUILT if key in built}
 
 
 def advice_on_test(model: ExportedModel, parts: Parts, decision: dict) -> dict:

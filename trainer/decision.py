@@ -269,6 +269,27 @@ def tiers_by_photo_type(
     }
 
 
+def advice_decision(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    domains: np.ndarray,
+    referral: dict | None = None,
+    routed: np.ndarray | None = None,
+    extra: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> dict:
+    """The decision block's advice, chosen on validation as every build chooses it: the tiers shared by all
+    photos, each flagging its target share of every image type's cancers (``domains``: an image type name per
+    photo) and, where ``routed`` names the photo type the model gives each photo, each photo type's own tiers
+    (``tiers_by_photo_type``); scored as ``referral`` says, with rates on every ``extra`` labelled set."""
+    groups = masks_by_value(domains)
+    decision = choose_thresholds(labels, probabilities, extra, groups, referral)
+    if routed is not None:
+        by_photo_type = tiers_by_photo_type(labels, probabilities, routed, groups, referral)
+        if by_photo_type:
+            decision["tiers_by_photo_type"] = by_photo_type
+    return decision
+
+
 def advice_tiers(decision: dict, photo_type: str | None = None) -> list[dict]:
     """The decision's tiers (``photo_type``'s own when it has them), highest threshold first; a manifest from
     before tiers has urgent and routine only."""
