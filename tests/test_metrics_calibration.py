@@ -91,6 +91,22 @@ def test_class_offsets_recover_a_shifted_decision_and_fold_into_the_bias():
     assert np.allclose(model.predict(x, verbose=0) - before_fold, offsets, atol=1e-5)
 
 
+def test_the_offset_gain_keeps_the_photos_of_one_lesion_in_one_half():
+    from scipy.special import log_softmax
+
+    from trainer.calibration import MIN_CROSS_FITTED_GAIN, cross_fitted_offset_gain
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 7, 300)
+    logits = rng.normal(0, 1, (300, 7))
+    logits[np.arange(300), labels] += 1.0  # an unbiased decision: offsets can only fit noise
+    twins, twin_labels = np.repeat(log_softmax(logits, axis=1), 2, axis=0), np.repeat(labels, 2)
+    lesions = np.repeat(np.arange(300), 2).astype(str)  # each lesion photographed twice, as in MILK10k
+    grouped = cross_fitted_offset_gain(twins, twin_labels, lesions, halvings=10)
+    leaky = cross_fitted_offset_gain(twins, twin_labels, halvings=10)
+    assert grouped < MIN_CROSS_FITTED_GAIN and grouped < leaky - 0.02
+
+
 def test_calibration_refits_the_temperature_after_the_offsets():
     from types import SimpleNamespace
 
@@ -104,7 +120,7 @@ def test_calibration_refits_the_temperature_after_the_offsets():
     dense = keras.layers.Dense(7, name="logits")
     model = keras.Model(inputs, keras.layers.Activation("softmax")(dense(inputs)))
     dense.set_weights([np.eye(7), np.zeros(7)])  # the model's logits are the inputs
-    part = SimpleNamespace(images=biased, labels=labels)
+    part = SimpleNamespace(images=biased, labels=labels, groups=None)
     outputs = calibrate(model, SimpleNamespace(validation=part, test=part, cross_source=None))
 
     assert outputs.offset_gain >= MIN_CROSS_FITTED_GAIN and np.abs(outputs.class_offsets).max() > 0.5

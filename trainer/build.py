@@ -16,6 +16,7 @@ import numpy as np
 
 from trainer.calibration import (
     MIN_CROSS_FITTED_GAIN,
+    OFFSET_GAIN_HALVINGS,
     cross_fitted_offset_gain,
     fit_class_offsets,
     fit_temperature,
@@ -300,7 +301,7 @@ def calibrate(model: keras.Model, parts: Parts) -> Outputs:
     temperature = fit_temperature(validation_logits, parts.validation.labels)
     fold_temperature(model, temperature)
     log_probabilities = np.log(np.clip(predict(model, parts.validation.images), 1e-12, 1.0))
-    gain = cross_fitted_offset_gain(log_probabilities, parts.validation.labels)
+    gain = cross_fitted_offset_gain(log_probabilities, parts.validation.labels, parts.validation.groups)
     offsets, temperature_after_offsets = np.zeros(log_probabilities.shape[1]), 1.0
     if gain >= MIN_CROSS_FITTED_GAIN:
         offsets = fit_class_offsets(log_probabilities, parts.validation.labels)
@@ -352,7 +353,8 @@ def evaluate(plan: BuildPlan, parts: Parts, outputs: Outputs, training: Training
             "test_ece_after": expected_calibration_error(test_labels, outputs.test),
             "class_offsets": dict(zip(CLASS_CODES, outputs.class_offsets.round(3).tolist())),
             "class_offsets_cross_fitted_gain": outputs.offset_gain,
-            "class_offsets_rule": f"kept when the cross-fitted validation balanced-accuracy gain >= "
+            "class_offsets_rule": f"kept when the cross-fitted validation balanced-accuracy gain (fitted on one "
+            f"half of the validation lesions, scored on the other, over {OFFSET_GAIN_HALVINGS} halvings) >= "
             f"{MIN_CROSS_FITTED_GAIN}",
         },
         "split": _split_summary(parts),
