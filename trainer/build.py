@@ -436,7 +436,7 @@ def decide(parts: Parts, outputs: Outputs, ood: dict, clinical_probability: np.n
     decision = advice_decision(
         validation.labels,
         outputs.validation,
-        np.asarray(validation.domains()),
+        validation.domains(),
         referral_rule(outputs.class_offsets, outputs.temperature_after_offsets),
         None if clinical_probability is None else photo_types(clinical_probability),
         extra,

@@ -40,7 +40,7 @@ def chosen_decision(model: ExportedModel, parts: Parts) -> dict:
     decision = advice_decision(
         validation.labels,
         outputs.probabilities,
-        np.asarray(validation.domains()),
+        validation.domains(),
         offset_referral(model.manifest),
         photo_types(outputs.clinical_probability) if routes else None,
     )

@@ -30,6 +30,7 @@ cannot judge the photo. ``static/js/decision.js`` applies the same rule in the b
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -272,7 +273,7 @@ def tiers_by_photo_type(
 def advice_decision(
     labels: np.ndarray,
     probabilities: np.ndarray,
-    domains: np.ndarray,
+    domains: Sequence[str],
     referral: dict | None = None,
     routed: np.ndarray | None = None,
     extra: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
