@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmarks.output import command_parser, emit, model_split
 from trainer.datasets import LabelledImages, read_labelled_files
-from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, is_unsure, tiers_for
+from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, is_unsure, shown_probabilities, tiers_for
 from trainer.metrics import classification_metrics
 from trainer.predict import ExportedModel, judge
 from trainer.preprocess import decode_image, preprocess_array
@@ -123,7 +123,7 @@ def decoded_parts(
 
 
 def page_answers(model: ExportedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
-    """Probabilities, tier (``not-judged`` included) and unsure flag of each input, as the page gives them."""
+    """Probabilities shown, tier (``not-judged`` included) and unsure flag of each input, as the page gives them."""
     outputs = model.predict_outputs(inputs)
     decision = model.manifest.get("decision", {})
     judgement = judge(inputs, outputs, decision)
@@ -133,7 +133,7 @@ def page_answers(model: ExportedModel, inputs: np.ndarray) -> dict[str, np.ndarr
         failed_checks |= np.asarray(failed, bool)
     unusual = judgement.out_of_distribution
     return {
-        "probabilities": outputs.probabilities,
+        "probabilities": shown_probabilities(outputs.probabilities, decision, judgement.photo_types),
         "tiers": tiers,
         "unsure": is_unsure(outputs.probabilities, decision),
         "failed_checks": failed_checks,

@@ -1,4 +1,5 @@
-"""The browser and Python agree: same 75x100 input pixels, same probabilities, same top class.
+"""The browser and Python agree: same 75x100 input pixels, same probabilities shown (the model's own, or for a
+photo type with class offsets of its own, those adjusted), same top class, tier and photo type.
 
 Headless Chromium (Playwright) runs the real page against a uvicorn server this module starts on a
 free loopback port; the reference is `python -m trainer predict --json` on the same files.
@@ -29,8 +30,8 @@ def assert_parity(page, model: Path, images: list[Path]) -> dict[str, float]:
     reference = predict_json(model, images)
     worst = {"pixel": 0.0, "probability": 0.0, "images": len(images)}
     for image in images:
-        browser_probabilities = classify_file(page, image)
-        assert browser_probabilities is not None, f"the page refused {image.name}"
+        assert classify_file(page, image) is not None, f"the page refused {image.name}"
+        browser_probabilities = page.evaluate("window.lesionApp.lastShownProbabilities")
         pixel_diff = float(np.abs(last_input(page) - preprocess_file(image)).max())
         python_probabilities = np.array([reference[str(image)]["probabilities"][code] for code in CLASS_CODES])
         probability_diff = float(np.abs(np.array(browser_probabilities) - python_probabilities).max())

@@ -21,11 +21,15 @@ from tests.conftest import (
 )
 from tests.image_factory import write_ham_layout, write_milk_layout
 from trainer import decision as decision_module
+from trainer import photo_type_offsets
 from trainer.build import BuildPlan, SplitMismatchError, build, split_of
+from trainer.calibration import balanced_accuracy
 from trainer.cli import main
 from trainer.decide import chosen_decision, decide
-from trainer.decision import CANCER_CLASSES, advice_tiers, cancer_score
+from trainer.decision import CANCER_CLASSES, advice_tiers, cancer_score, shown_probabilities
 from trainer.info import CLASS_CODES
+from trainer.metrics import expected_calibration_error
+from trainer.photo_type import photo_types
 from trainer.predict import ExportedModel
 from trainer.recipe import recipe_for, with_overrides
 
@@ -101,6 +105,29 @@ def test_the_advice_is_chosen_again_before_the_recorded_offsets(model_folder, tw
     assert metrics["test_advice"]["all"]["images"] == metrics["test"]["n"]
 
 
+def test_type_offsets_are_chosen_again_and_the_metrics_are_those_of_the_probabilities_shown(
+    model_folder, two_source_data, monkeypatch
+):
+    monkeypatch.setattr(photo_type_offsets, "MIN_TYPE_PHOTOS", 4)
+    monkeypatch.setattr(photo_type_offsets, "MIN_CROSS_FITTED_GAIN", -1.0)  # keep them, whatever they gain
+    decide(model_folder, two_source_data)
+    manifest = json.loads((model_folder / "manifest.json").read_text())
+    decision = manifest["decision"]
+    assert decision["offsets_by_photo_type"] and set(decision["offsets_by_photo_type"]) <= {"clinical", "dermoscopic"}
+
+    model = ExportedModel(model_folder)
+    test = split_of(manifest, two_source_data)[2].test
+    outputs = model.predict_outputs(test.images.astype(np.float32))
+    shown = shown_probabilities(outputs.probabilities, decision, photo_types(outputs.clinical_probability))
+    assert not np.allclose(shown, outputs.probabilities)
+    metrics = json.loads((model_folder / "report" / "metrics.json").read_text())
+    assert metrics["test"]["balanced_accuracy"] == pytest.approx(balanced_accuracy(test.labels, shown.argmax(axis=1)))
+    assert metrics["test"]["ece"] == pytest.approx(expected_calibration_error(test.labels, shown))
+    assert metrics["calibration"]["test_ece_after"] == metrics["test"]["ece"]
+    assert manifest["metrics"]["test"]["balanced_accuracy"] == metrics["test"]["balanced_accuracy"]
+    assert manifest["metrics"]["calibration"] == metrics["calibration"]
+
+
 def test_without_offsets_the_advice_scores_the_probabilities_themselves(model_folder, two_source_data):
     manifest = json.loads((model_folder / "manifest.json").read_text())
     manifest["metrics"]["calibration"]["class_offsets"] = dict.fromkeys(CLASS_CODES, 0.0)
@@ -144,6 +171,11 @@ def test_the_shipped_advice_is_what_decide_chooses_from_the_shipped_files():
     chosen, shipped = chosen_decision(model, parts), model.manifest["decision"]
     assert chosen.keys() == shipped.keys() and chosen["referral"] == shipped["referral"]
     assert chosen["uncertain_below"] == shipped["uncertain_below"]
+    own, shipped_own = chosen.get("offsets_by_photo_type", {}), shipped.get("offsets_by_photo_type", {})
+    assert own.keys() == shipped_own.keys()
+    for kind, rule in own.items():
+        assert rule["class_offsets"] == pytest.approx(shipped_own[kind]["class_offsets"], abs=1e-4), kind
+        assert rule["temperature"] == pytest.approx(shipped_own[kind]["temperature"], rel=1e-4), kind
     expected = _tiers(shipped)
     assert set(_tiers(chosen)) == set(expected) and len(expected) == 6
     for key, (threshold, sensitivity, specificity) in _tiers(chosen).items():

@@ -185,17 +185,20 @@ def test_tier_for_applies_the_chosen_thresholds():
         assert tier_for(np.array(probabilities), {**decision, "uncertain_below": 0.5}, judged) == expected
 
 
+UNSURE_BELOW_0_6 = {
+    "urgent_classes": ["akiec", "bcc", "mel"],
+    "uncertain_below": 0.6,
+    "unsure_tier": "check",
+    "tiers": [
+        {"name": "urgent", "min_probability": 0.4},
+        {"name": "check", "min_probability": 0.1},
+        {"name": "routine", "min_probability": 0.0},
+    ],
+}
+
+
 def test_a_photo_the_model_is_unsure_about_is_never_told_routine():
-    decision = {
-        "urgent_classes": ["akiec", "bcc", "mel"],
-        "uncertain_below": 0.6,
-        "unsure_tier": "check",
-        "tiers": [
-            {"name": "urgent", "min_probability": 0.4},
-            {"name": "check", "min_probability": 0.1},
-            {"name": "routine", "min_probability": 0.0},
-        ],
-    }
+    decision = UNSURE_BELOW_0_6
     confident, unsure, unsure_cancer = np.zeros((3, NUM_CLASSES))
     confident[[CODE_TO_INDEX["nv"], CODE_TO_INDEX["mel"]]] = 0.95, 0.05
     unsure[[CODE_TO_INDEX["nv"], CODE_TO_INDEX["bkl"], CODE_TO_INDEX["mel"]]] = 0.55, 0.4, 0.05

@@ -128,7 +128,8 @@ def numbers_in(value, found: set[str]) -> set[str]:
     elif isinstance(value, str):
         found.update(NUMBER.findall(value))
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        found.update({str(value), f"{value:.3f}", f"{100 * value:.1f}", str(round(value))})
+        found.update({str(value), f"{value:.3f}", f"{value:.2f}", f"{100 * value:.1f}", f"{value:.0%}".rstrip("%")})
+        found.add(str(round(value)))
         if float(value).is_integer():
             found.add(str(int(value)))
     return found

@@ -23,7 +23,15 @@ from tests.browser_helpers import (
 from tests.conftest import REAL_DATA, needs_real_data
 from tests.image_factory import lesion_like, write_rgb
 from tests.test_decision import CANCER, REFERRAL, photo_type_validation, synthetic_validation, tier_cases
-from trainer.decision import NOT_JUDGED, choose_thresholds, referral_probabilities, tier_for, tiers_by_photo_type
+from tests.test_photo_type_offsets import OFFSETS_BY_CODE
+from trainer.decision import (
+    NOT_JUDGED,
+    choose_thresholds,
+    referral_probabilities,
+    shown_probabilities,
+    tier_for,
+    tiers_by_photo_type,
+)
 from trainer.image_checks import flags
 from trainer.preprocess import preprocess_array, preprocess_file
 
@@ -261,6 +269,72 @@ def test_decision_js_applies_each_photo_types_tiers_as_trainer_decision_does(sit
     assert [tier for tier, _ in said] == [
         tier_for(np.array(p), decision, judged, kind) for p, judged, _, kind, _ in cases
     ]
+
+
+def test_decision_js_shows_the_probabilities_that_trainer_decision_shows(site):
+    """A photo of a type with class offsets of its own: the probabilities before the shared offsets, adjusted by
+    the type's offsets and temperature; a photo of the other type: the model's own; the tier the same either way."""
+    decision = dict(site.original["decision"])
+    decision.setdefault("tiers", choose_thresholds(*synthetic_validation())["tiers"])
+    decision["referral"] = REFERRAL
+    decision["photo_type"] = {"output": "photo_type", "clinical_from": 0.5, "types": ["dermoscopic", "clinical"]}
+    decision["offsets_by_photo_type"] = {"clinical": {"class_offsets": OFFSETS_BY_CODE, "temperature": 0.8}}
+    _, probabilities = synthetic_validation(count=12, seed=5)
+    cases = [(p.tolist(), 0.9 if i % 2 else 0.1) for i, p in enumerate(probabilities.astype(np.float64))]
+    said = site.page.evaluate(
+        """async ([decision, classes, cases]) => {
+            const { assess } = await import('/static/js/decision.js');
+            const without = { ...decision, offsets_by_photo_type: undefined };
+            return cases.map(([p, clinicalProbability]) => {
+              const a = assess(classes, p, decision, { clinicalProbability });
+              const b = assess(classes, p, without, { clinicalProbability });
+              return [a.probabilities, a.photoType, a.tier, b.tier, b.probabilities];
+            });
+        }""",
+        [decision, site.original["classes"], cases],
+    )
+    kinds = [kind for _, kind, *_ in said]
+    assert kinds == ["dermoscopic", "clinical"] * 6
+    expected = shown_probabilities(np.array([p for p, _ in cases]), decision, kinds)
+    assert np.array([shown for shown, *_ in said]) == pytest.approx(expected, abs=1e-9)
+    assert [b_shown for *_, b_shown in said] == [p for p, _ in cases]
+    assert [tier for _, _, tier, _, _ in said] == [b_tier for *_, b_tier, _ in said]
+    assert [tier for _, _, tier, _, _ in said] == [
+        tier_for(np.array(p), decision, True, kind) for (p, _), kind in zip(cases, kinds, strict=True)
+    ]
+    clinical = np.array(kinds) == "clinical"
+    assert (expected.argmax(axis=1) != probabilities.argmax(axis=1))[clinical].any()
+
+
+def test_the_page_lists_the_probabilities_shown_for_its_photo_type(site, photo):
+    """The result list holds the model's own probabilities (top one first) without offsets for the photo's type,
+    and the shown ones of a photo routed to a type with offsets of its own."""
+    if "photo_type" not in site.original["decision"]:
+        pytest.skip("the served model has no photo-type output")
+    page = site.page
+    codes = [c["code"] for c in site.original["classes"]]
+    site.use_manifest(lambda m: m["decision"].pop("ood", None))
+    assert classify_file(page, photo) is not None
+    model = np.array(page.evaluate("window.lesionApp.lastProbabilities"))
+    assert page.eval_on_selector_all("#result-list li", "rows => rows[0].dataset.class") == codes[int(model.argmax())]
+    least = codes[int(model.argmin())]
+
+    def clinical_with_offsets(m):
+        m["decision"].pop("ood", None)
+        m["decision"]["photo_type"].update(clinical_from=0.0)
+        offsets = dict.fromkeys(codes, 0.0) | {least: 12.0}
+        m["decision"]["offsets_by_photo_type"] = {"clinical": {"class_offsets": offsets, "temperature": 1.0}}
+
+    served = site.use_manifest(clinical_with_offsets)["decision"]
+    assert classify_file(page, photo) is not None
+    assert page.evaluate("window.lesionApp.lastProbabilities") == pytest.approx(model.tolist(), abs=1e-6)
+    expected = shown_probabilities(model[None], served, ["clinical"])[0]
+    listed = page.eval_on_selector_all(
+        "#result-list li", "rows => rows.map(r => [r.dataset.class, Number(r.dataset.probability)])"
+    )
+    assert listed[0][0] == least
+    assert {code: p for code, p in listed} == pytest.approx(dict(zip(codes, expected, strict=True)), abs=1e-6)
+    assert page.evaluate("window.lesionApp.lastShownProbabilities") == pytest.approx(expected.tolist(), abs=1e-6)
 
 
 def test_each_tier_says_what_to_do_and_only_the_lowest_says_nothing_points_to_cancer(site, photo):

@@ -26,7 +26,7 @@ from trainer.calibration import (
 )
 from trainer.datasets import METADATA_FILE as HAM_METADATA
 from trainer.datasets import LabelledImages, load_datasets
-from trainer.decision import advice_decision, referral_rule
+from trainer.decision import advice_decision, referral_rule, shown_probabilities
 from trainer.distribute import is_chief, strategy_for
 from trainer.evaluate import advice_by_image_type
 from trainer.export import (
@@ -64,6 +64,7 @@ from trainer.photo_type import (
     photo_type_decision,
     photo_types,
 )
+from trainer.photo_type_offsets import offsets_by_photo_type
 from trainer.predict import judge, outputs_by_name
 from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
@@ -141,6 +142,10 @@ def build(plan: BuildPlan) -> dict:
         exported_model, ood = add_ood_output(network, parts, plan.quantization)
         exported_model, clinical_probability = add_photo_type_output(exported_model, parts)
         decision = decide(parts, outputs, ood, clinical_probability)
+        if clinical_probability is not None and "offsets_by_photo_type" in decision:
+            shown = shown_probabilities(outputs.validation, decision, photo_types(clinical_probability))
+            metrics["validation"] = part_metrics(parts.validation, shown)
+            metrics["validation_groups"] = group_metrics(parts.validation, shown)
         export_atomically(
             plan.out,
             lambda folder: write_model_folder(
@@ -430,17 +435,21 @@ def add_photo_type_output(model: keras.Model, parts: Parts) -> tuple[keras.Model
 def decide(parts: Parts, outputs: Outputs, ood: dict, clinical_probability: np.ndarray | None) -> dict:
     """The manifest's decision block, chosen on validation: the page's advice tiers (scored before the class
     offsets, where there are any; rates also on the held-out source), per photo type too where the model tells
-    them apart, the photo-check limits and the OOD threshold."""
+    them apart, with class offsets of a photo type's own where they pass their rule, the photo-check limits and
+    the OOD threshold."""
     validation = parts.validation
     extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
-    decision = advice_decision(
-        validation.labels,
-        outputs.validation,
-        validation.domains(),
-        referral_rule(outputs.class_offsets, outputs.temperature_after_offsets),
-        None if clinical_probability is None else photo_types(clinical_probability),
-        extra,
+    referral = referral_rule(outputs.class_offsets, outputs.temperature_after_offsets)
+    routed = None if clinical_probability is None else photo_types(clinical_probability)
+    own = (
+        None
+        if routed is None
+        else offsets_by_photo_type(validation.labels, outputs.validation, referral, routed, validation.groups)
     )
+    domains = validation.domains()
+    decision = advice_decision(validation.labels, outputs.validation, domains, referral, routed, extra)
+    if own:
+        decision["offsets_by_photo_type"] = own
     decision["image_checks"] = image_check_thresholds(validation.images)
     decision["ood"] = ood
     if clinical_probability is not None:
@@ -474,26 +483,33 @@ def write_model_folder(
     save_tfjs(exported_model, folder, plan.quantization)
     reloaded = load_tfjs(folder)
     reloaded_outputs = predict(reloaded, parts.test.images)
-    exported, scores = reloaded_outputs[:2]
+    named = outputs_by_name(reloaded.output_names, reloaded_outputs)
+    judgement = judge(parts.test.images.astype(np.float32), named, decision)
+    exported = shown_probabilities(named.probabilities, decision, judgement.photo_types)
+    scores = named.ood_scores
     metrics["export"] = {
         "quantization": plan.quantization,
         "max_abs_probability_difference": verify_export(reloaded_outputs, predict(exported_model, parts.test.images)),
         "test_keras_float32": headline(metrics["test"]),
     }
+    metrics["calibration"]["test_ece_after"] = expected_calibration_error(parts.test.labels, exported)
     metrics["test"] = part_metrics(parts.test, exported)
     metrics["test_groups"] = group_metrics(parts.test, exported)
     metrics["export"]["test_exported"] = headline(metrics["test"])
     evaluated = {"test": (parts.test, scores)}
     if parts.cross_source is not None:
-        evaluated["cross_source"] = (parts.cross_source, predict(reloaded, parts.cross_source.images)[1])
+        cross = outputs_by_name(reloaded.output_names, predict(reloaded, parts.cross_source.images))
+        evaluated["cross_source"] = (parts.cross_source, cross.ood_scores)
+        if "offsets_by_photo_type" in decision:
+            kinds = judge(parts.cross_source.images.astype(np.float32), cross, decision).photo_types
+            shown = shown_probabilities(cross.probabilities, decision, kinds)
+            metrics["cross_source"] |= part_metrics(parts.cross_source, shown)
     metrics["ood"] = {
         "threshold": decision["ood"]["threshold"],
         "flagged": ood_rates(evaluated, decision["ood"]["threshold"]),
     }
-    named = outputs_by_name(reloaded.output_names, reloaded_outputs)
-    judgement = judge(parts.test.images.astype(np.float32), named, decision)
     metrics["test_advice"] = advice_by_image_type(
-        parts.test.labels, exported, decision, judgement, np.asarray(parts.test.domains())
+        parts.test.labels, named.probabilities, decision, judgement, np.asarray(parts.test.domains())
     )
     metrics["training"]["build_seconds"] = time.monotonic() - started
     write_report(folder, metrics, parts.test.labels, outputs.test_uncalibrated, exported)

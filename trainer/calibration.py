@@ -38,7 +38,8 @@ MIN_CROSS_FITTED_GAIN = 0.01  # offsets are kept only if they raise held-out bal
 OFFSET_GAIN_HALVINGS = 20  # random halvings of validation that gain is averaged over (one is too noisy to judge by)
 
 
-def _balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
+def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
+    """Mean recall over the classes present in ``labels``."""
     present = np.unique(labels)
     hits = np.bincount(labels[predictions == labels], minlength=present.max() + 1)[present]
     return float((hits / np.bincount(labels)[present]).mean())
@@ -53,7 +54,7 @@ def fit_class_offsets(log_probabilities: np.ndarray, labels: np.ndarray, rounds:
             for value in OFFSET_GRID:
                 trial = offsets.copy()
                 trial[c] = value
-                scores.append(_balanced_accuracy(labels, (log_probabilities + trial).argmax(axis=1)))
+                scores.append(balanced_accuracy(labels, (log_probabilities + trial).argmax(axis=1)))
             offsets[c] = OFFSET_GRID[int(np.argmax(scores))]
     return offsets - offsets.mean()
 
@@ -76,8 +77,8 @@ def cross_fitted_offset_gain(
         for fit_idx, held_idx in halves.split(log_probabilities, labels, groups):
             offsets = fit_class_offsets(log_probabilities[fit_idx], labels[fit_idx])
             held, truth = log_probabilities[held_idx], labels[held_idx]
-            before = _balanced_accuracy(truth, held.argmax(axis=1))
-            gains.append(_balanced_accuracy(truth, (held + offsets).argmax(axis=1)) - before)
+            before = balanced_accuracy(truth, held.argmax(axis=1))
+            gains.append(balanced_accuracy(truth, (held + offsets).argmax(axis=1)) - before)
     return float(np.mean(gains))
 
 

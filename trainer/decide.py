@@ -1,11 +1,14 @@
 """``trainer decide``: choose an exported model's advice again, on its own validation split, without retraining.
 
-The advice tiers (overall and per photo type) are chosen as ``trainer build`` chooses them today, on the outputs
-of the exported model itself, so a model built before a change to the decision rules gets them; with per-class
-offsets in its calibration facts, the tiers score the probabilities before the offsets (``decision.referral``).
-The OOD threshold, the photo-type rule and the photo checks stay as built. The test part's advice rates are
-measured again, and the manifest, ``report/metrics.json``, ``report/report.html`` and the model card are written
-anew, all or nothing; the model's own files are copied unchanged.
+The advice tiers (overall and per photo type) and the class offsets of a photo type's own
+(``trainer.photo_type_offsets``) are chosen as ``trainer build`` chooses them today, on the outputs of the
+exported model itself, so a model built before a change to the decision rules gets them; with per-class offsets
+in its calibration facts, the tiers score the probabilities before the offsets (``decision.referral``). The OOD
+threshold, the photo-type rule and the photo checks stay as built. The test part's advice rates and the metrics
+of the probabilities the page shows (validation and test, overall and per group) are measured again, and the
+manifest, ``report/metrics.json``, ``report/report.html``, the confusion-matrix and ROC plots and the model card
+are written anew, all or nothing; the model's own files are copied unchanged (and so is the reliability plot,
+which needs the test outputs before calibration).
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.build import Parts, data_facts, split_of
-from trainer.decision import advice_decision, offset_referral
+from trainer.build import Parts, data_facts, group_metrics, headline, part_metrics, split_of
+from trainer.datasets import LabelledImages
+from trainer.decision import advice_decision, offset_referral, shown_probabilities
 from trainer.evaluate import advice_by_image_type
 from trainer.export import MANIFEST_FILE, export_atomically, file_inventory, write_json
+from trainer.metrics import expected_calibration_error
 from trainer.model_card import write_model_card
 from trainer.photo_type import photo_types
-from trainer.predict import ExportedModel, ModelFolderError, judge
-from trainer.report import REPORT_FOLDER, render_html
+from trainer.photo_type_offsets import offsets_by_photo_type
+from trainer.predict import ExportedModel, Judgement, ModelFolderError, judge
+from trainer.report import REPORT_FOLDER, plot_confusion_matrix, plot_roc_curves, render_html
 
 METRICS_FILE = "metrics.json"
 KEPT_AS_BUILT = ("image_checks", "ood", "photo_type")  # fitted on training images, or chosen beside the model
@@ -37,23 +43,45 @@ def chosen_decision(model: ExportedModel, parts: Parts) -> dict:
     validation = parts.validation
     outputs = model.predict_outputs(validation.images.astype(np.float32))
     routes = "photo_type" in built and outputs.clinical_probability is not None
-    decision = advice_decision(
-        validation.labels,
-        outputs.probabilities,
-        validation.domains(),
-        offset_referral(model.manifest),
-        photo_types(outputs.clinical_probability) if routes else None,
+    routed = photo_types(outputs.clinical_probability) if routes else None
+    referral = offset_referral(model.manifest)
+    own = (
+        None
+        if routed is None
+        else offsets_by_photo_type(validation.labels, outputs.probabilities, referral, routed, validation.groups)
     )
+    decision = advice_decision(validation.labels, outputs.probabilities, validation.domains(), referral, routed)
+    if own:
+        decision["offsets_by_photo_type"] = own
     return decision | {key: built[key] for key in KEPT_AS_BUILT if key in built}
 
 
-def advice_on_test(model: ExportedModel, parts: Parts, decision: dict) -> dict:
-    """What the page's advice does on the test part under ``decision``, per image type (as the build reports)."""
-    inputs = parts.test.images.astype(np.float32)
+def page_view(model: ExportedModel, images: LabelledImages, decision: dict) -> tuple[np.ndarray, Judgement, np.ndarray]:
+    """The model's probabilities for ``images``, the page's judgement of them and the probabilities it shows."""
+    inputs = images.images.astype(np.float32)
     outputs = model.predict_outputs(inputs)
     judgement = judge(inputs, outputs, decision)
+    return outputs.probabilities, judgement, shown_probabilities(outputs.probabilities, decision, judgement.photo_types)
+
+
+def measured_again(model: ExportedModel, parts: Parts, decision: dict, metrics: dict) -> tuple[dict, np.ndarray]:
+    """``metrics`` with the metrics of the probabilities the page shows under ``decision`` (validation and test,
+    overall and per group, the test calibration error) and the test advice measured again; and the test
+    probabilities shown."""
+    *_, shown_validation = page_view(model, parts.validation, decision)
+    probabilities, judgement, shown = page_view(model, parts.test, decision)
+    test = part_metrics(parts.test, shown)
     domains = np.asarray(parts.test.domains())
-    return advice_by_image_type(parts.test.labels, outputs.probabilities, decision, judgement, domains)
+    calibration = metrics["calibration"] | {"test_ece_after": expected_calibration_error(parts.test.labels, shown)}
+    return metrics | {
+        "validation": part_metrics(parts.validation, shown_validation),
+        "validation_groups": group_metrics(parts.validation, shown_validation),
+        "test": test,
+        "test_groups": group_metrics(parts.test, shown),
+        "test_advice": advice_by_image_type(parts.test.labels, probabilities, decision, judgement, domains),
+        "calibration": calibration,
+        "export": metrics.get("export", {}) | {"test_exported": headline(test)},
+    }, shown
 
 
 def decide(model_dir: Path, data: tuple[Path, ...]) -> dict:
@@ -72,15 +100,23 @@ def decide(model_dir: Path, data: tuple[Path, ...]) -> dict:
     plan, images, parts = split_of(model.manifest, data)
     decision = chosen_decision(model, parts)
     before = metrics.get("test_advice")
-    metrics["test_advice"] = advice_on_test(model, parts, decision)
+    metrics, shown = measured_again(model, parts, decision, metrics)
     chosen_at = datetime.now(UTC).isoformat(timespec="seconds")
-    manifest = model.manifest | {"decision": decision, "decision_chosen_at": chosen_at}
+    recorded = model.manifest.get("metrics", {}) | {
+        "test": {k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},
+        "test_by_image_type": {k: headline(v) for k, v in metrics["test_groups"]["image_type"].items()},
+        "calibration": metrics["calibration"],
+    }
+    manifest = model.manifest | {"decision": decision, "decision_chosen_at": chosen_at, "metrics": recorded}
     facts = data_facts(plan, images)
 
     def write(folder: Path) -> None:
         shutil.copytree(model_dir, folder, dirs_exist_ok=True)
-        write_json(folder / REPORT_FOLDER / METRICS_FILE, metrics)
-        render_html(metrics, folder / REPORT_FOLDER / "report.html")
+        report = folder / REPORT_FOLDER
+        write_json(report / METRICS_FILE, metrics)
+        render_html(metrics, report / "report.html")
+        plot_confusion_matrix(parts.test.labels, shown, report / "confusion_matrix.png")
+        plot_roc_curves(parts.test.labels, shown, report / "roc_curves.png")
         manifest["files"] = file_inventory(folder)
         write_json(folder / MANIFEST_FILE, manifest)
         write_model_card(folder, manifest, metrics, facts)

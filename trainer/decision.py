@@ -23,6 +23,11 @@ offsets (``referral``: each probability raised to the power ``power``, times its
 renormalised, which undoes the offsets and the temperature fitted after them): the offsets choose the named
 type, but they rank cancers below other lesions worse than the calibrated probabilities do.
 
+Where the build kept class offsets of a photo type's own (``trainer.photo_type_offsets``), the probabilities
+shown for a photo the model routes to that type are the ones before the shared offsets, adjusted by that type's
+offsets and temperature (``shown_probabilities``), and the lesion type named is their top one; the advice (tiers
+and the unsure rule) is decided on the model's own probabilities, as without them.
+
 ``not-judged`` replaces the tier when the photo checks (or the out-of-distribution score) say the model
 cannot judge the photo. ``static/js/decision.js`` applies the same rule in the browser.
 """
@@ -108,6 +113,32 @@ def referral_probabilities(probabilities: np.ndarray, decision: dict) -> np.ndar
         return p
     weighted = p ** rule["power"] * np.array([rule["class_weights"][c.code] for c in CLASSES])
     return weighted / weighted.sum(axis=-1, keepdims=True)
+
+
+def adjusted_probabilities(log_probabilities: np.ndarray, offsets: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax((log_probabilities + offsets) / temperature) along the last axis."""
+    z = (np.asarray(log_probabilities, dtype=np.float64) + offsets) / temperature
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def shown_probabilities(probabilities: np.ndarray, decision: dict, photo_types: Sequence[str] | None) -> np.ndarray:
+    """The probabilities the page shows (N, 7): the model's own, except for photos of a type (``photo_types``:
+    one per photo, or None) with offsets of its own in the decision's ``offsets_by_photo_type``: for those, the
+    :func:`referral_probabilities` adjusted by that type's class offsets and temperature."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    own = decision.get("offsets_by_photo_type") or {}
+    if photo_types is None or not own:
+        return p
+    shown = p.copy()
+    kinds = np.asarray(photo_types)
+    for kind, rule in own.items():
+        mine = kinds == kind
+        if mine.any():
+            log_before = np.log(np.clip(referral_probabilities(p[mine], decision), 1e-12, 1.0))
+            offsets = np.array([rule["class_offsets"][c.code] for c in CLASSES])
+            shown[mine] = adjusted_probabilities(log_before, offsets, rule["temperature"])
+    return shown
 
 
 def cancer_score(probabilities: np.ndarray, decision: dict, indices: list[int] | None = None) -> np.ndarray:

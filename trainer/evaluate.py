@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.datasets import LabelledFile, read_labelled_files, read_labels_csv
-from trainer.decision import advice_rates
+from trainer.decision import advice_rates, shown_probabilities
 from trainer.intervals import scored, scored_by_group
 from trainer.metrics import masks_by_value
 from trainer.photo_type import PHOTO_TYPES
@@ -16,7 +16,8 @@ from trainer.preprocess import preprocess_file
 
 
 def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
-    """Metrics of ``model`` on labelled files, decoded and preprocessed as the browser does, overall and per
+    """Metrics of the probabilities the page shows (``trainer.decision.shown_probabilities``) for ``model`` on
+    labelled files, decoded and preprocessed as the browser does, overall and per
     image type and skin tone, with 95% intervals over lesions (an image without a lesion id is its own); with
     the page's decision rules, what its advice does per image type; for a model with an OOD output and
     threshold, the share of these lesion images it would not judge; for one with a photo-type output, which
@@ -28,9 +29,10 @@ def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
     decision = model.manifest.get("decision", {})
     judgement = judge(inputs, outputs, decision)
     lesions = [f.group or f.image_id for f in files]
-    metrics = scored(labels, outputs.probabilities, lesions)
+    shown = shown_probabilities(outputs.probabilities, decision, judgement.photo_types)
+    metrics = scored(labels, shown, lesions)
     groupings = {"image_type": domains.tolist(), "skin_tone": [f.meta.get("skin_tone", "") for f in files]}
-    metrics["groups"] = scored_by_group(labels, outputs.probabilities, groupings, lesions)
+    metrics["groups"] = scored_by_group(labels, shown, groupings, lesions)
     by_type = masks_by_value(domains)
     if "urgent_classes" in decision:
         metrics["advice"] = advice_by_image_type(labels, outputs.probabilities, decision, judgement, domains)

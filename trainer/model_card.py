@@ -213,6 +213,17 @@ def metric_definitions(manifest: dict, metrics: dict) -> list[Block]:
         )
     if "photo_type" in decision:
         items.append(_photo_type_item(decision))
+    for kind, rule in (decision.get("offsets_by_photo_type") or {}).items():
+        scores = rule["validation_balanced_accuracy"]
+        items.append(
+            f"Class offsets of {kind} photos' own: for photos the model routes to {kind}, the probabilities shown "
+            f"(and the type named) start from the calibrated ones before the shared offsets, plus offsets of minus "
+            f"{fraction(rule['prior_strength'])} times the log of each type's share of the "
+            f"{rule['validation_photos']} validation photos routed there, at temperature "
+            f"{fraction(rule['temperature'])}; their validation balanced accuracy {fraction(scores['shared_offsets'])} "
+            f"with the shared offsets, {fraction(scores['own_offsets'])} with these (fitted on half of their "
+            f"lesions, {rule['cross_fitted_gain']:+.3f} on the other half). The advice does not use them."
+        )
     if "image_checks" in decision:
         items.append(f"Photo checks: {decision['image_checks']['rule']}.")
     return [{"text": "Thresholds were chosen on the validation split, never on the test split."}, {"list": items}]

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from trainer.decision import tiers_for
+from trainer.decision import shown_probabilities, tiers_for
 from trainer.export import MANIFEST_FILE, load_tfjs
 from trainer.image_checks import flags
 from trainer.models.heads import PROBABILITIES_OUTPUT
@@ -91,12 +91,19 @@ class ExportedModel:
         outputs = self.model.predict(inputs.astype(np.float32), batch_size=batch_size, verbose=0)
         return outputs_by_name(self.model.output_names, outputs)
 
+    def predict_shown(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """The probabilities the page shows (``trainer.decision.shown_probabilities``) for float32 inputs."""
+        outputs = self.predict_outputs(inputs, batch_size)
+        decision = self.manifest.get("decision", {})
+        return shown_probabilities(outputs.probabilities, decision, judge(inputs, outputs, decision).photo_types)
+
     def predict_arrays(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probabilities (N, 7) for preprocessed float32 inputs (N, 75, 100, 3)."""
         return self.predict_outputs(inputs, batch_size).probabilities
 
     def predict_files(self, paths: list[str | Path]) -> dict[str, dict[str, float]]:
-        """``{path: {code: probability}}`` for image files, preprocessed as the browser does."""
+        """``{path: {code: probability}}`` of the model's probabilities output for image files, preprocessed as the
+        browser does."""
         probabilities = self.predict_arrays(np.stack([preprocess_file(p) for p in paths]))
         return {str(p): dict(zip(self.codes, map(float, row))) for p, row in zip(paths, probabilities)}
 
@@ -113,11 +120,12 @@ class ExportedModel:
         judgement = judge(inputs, outputs, decision)
         unusual, kinds = judgement.out_of_distribution, judgement.photo_types
         tiers = tiers_for(outputs.probabilities, decision, judgement.judged, kinds)
+        shown = shown_probabilities(outputs.probabilities, decision, kinds)
         results = {}
         for i, path in enumerate(paths):
             photo_type = None if kinds is None else str(kinds[i])
             results[str(path)] = {
-                "probabilities": dict(zip(self.codes, map(float, outputs.probabilities[i]))),
+                "probabilities": dict(zip(self.codes, map(float, shown[i]))),
                 "ood_score": None if outputs.ood_scores is None else float(outputs.ood_scores[i]),
                 "out_of_distribution": None if unusual is None else bool(unusual[i]),
                 "photo_type": photo_type,

@@ -4,7 +4,8 @@
  *
  * Debug/test hook `window.lesionApp`: backend (TF.js backend name), inputSize ({width, height}),
  * readyMs (page start to model ready), and after each prediction lastInput (Float32Array,
- * height*width*3 RGB model input), lastProbabilities (number[], manifest class order),
+ * height*width*3 RGB model input), lastProbabilities (number[], the model's, manifest class order),
+ * lastShownProbabilities (the ones shown: decision.js shownProbabilities),
  * lastOodScore (the model's out-of-distribution score, or null for a model without one),
  * lastCropBox ({x, y, width, height}), lastStatistics and lastWarnings (photo checks),
  * lastAssessment (decision.js: tier, judged, …; null without decision rules),
@@ -40,6 +41,7 @@ const lesionApp = {
   readyMs: null,
   lastInput: null,
   lastProbabilities: null,
+  lastShownProbabilities: null,
   lastOodScore: null,
   lastCropBox: null,
   lastStatistics: null,
@@ -106,7 +108,8 @@ async function classifyBox(box, startedAt) {
     oodScore,
     clinicalProbability,
   });
-  renderResults(manifest.classes, probabilities, assessment, manifest.decision, warnings.length);
+  const shown = assessment?.probabilities ?? probabilities;
+  renderResults(manifest.classes, shown, assessment, manifest.decision, warnings.length);
   // A photo the model cannot judge gets no map: it would name the top class.
   if (assessment?.judged !== false) {
     const request = latestRequest;
@@ -117,6 +120,7 @@ async function classifyBox(box, startedAt) {
       preprocessor,
       manifest.classes,
       probabilities,
+      shown,
       isCurrent,
     ).catch((error) => console.error(error));
   }
@@ -132,6 +136,7 @@ async function classifyBox(box, startedAt) {
   Object.assign(lesionApp, {
     lastInput: input,
     lastProbabilities: probabilities,
+    lastShownProbabilities: shown,
     lastOodScore: oodScore,
     lastClinicalProbability: clinicalProbability,
     lastCropBox: { ...box },

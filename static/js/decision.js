@@ -11,7 +11,11 @@
  *   uncertain photo gets `unsure_tier` (e.g. "check") where its score alone would give the lowest
  *   tier, the one that could reassure;
  * - photo type: for a model with a `photo_type` output, "clinical" (an ordinary close-up) or
- *   "dermoscopic"; the photo then gets its type's tiers from `tiers_by_photo_type`.
+ *   "dermoscopic"; the photo then gets its type's tiers from `tiers_by_photo_type`;
+ * - shown probabilities: for a photo of a type with class offsets of its own
+ *   (`offsets_by_photo_type`), the probabilities before the class offsets, adjusted by that type's
+ *   offsets and temperature; the page shows them and names their top lesion type, while the advice
+ *   (tiers and `uncertain`) is decided on the model's own probabilities, as without them.
  */
 
 export const NOT_JUDGED = 'not-judged';
@@ -35,6 +39,7 @@ export const NOT_JUDGED = 'not-judged';
  * @property {boolean} raisedByDoubt the lowest tier was replaced by `unsure_tier` because the model
  *   is unsure
  * @property {string | null} photoType the photo type the model says it got, null without a rule
+ * @property {number[]} probabilities the probabilities to show, in manifest order
  */
 
 /**
@@ -105,6 +110,31 @@ export function referralProbabilities(classes, probabilities, decision) {
 }
 
 /**
+ * The probabilities the page shows (`trainer/decision.py: shown_probabilities`): the model's own,
+ * except for a photo of a type with class offsets of its own in `offsets_by_photo_type`: then the
+ * referral probabilities, their logs plus the type's class offsets, divided by its temperature,
+ * softmax.
+ * @param {Array<{code: string}>} classes manifest order
+ * @param {number[]} probabilities same order
+ * @param {object} decision
+ * @param {string | null} photoType
+ * @returns {number[]}
+ */
+export function shownProbabilities(classes, probabilities, decision, photoType) {
+  const rule = photoType ? decision.offsets_by_photo_type?.[photoType] : undefined;
+  if (!rule) return probabilities;
+  const before = referralProbabilities(classes, probabilities, decision);
+  const logits = classes.map(
+    (lesion, i) =>
+      (Math.log(Math.max(before[i], 1e-12)) + rule.class_offsets[lesion.code]) / rule.temperature,
+  );
+  const top = Math.max(...logits);
+  const exps = logits.map((value) => Math.exp(value - top));
+  const total = exps.reduce((sum, value) => sum + value, 0);
+  return exps.map((value) => value / total);
+}
+
+/**
  * @param {Array<{code: string}>} classes manifest order
  * @param {number[]} probabilities same order
  * @param {object} [decision] the manifest's `decision` block
@@ -140,5 +170,6 @@ export function assess(classes, probabilities, decision, photo = {}) {
     uncertain,
     raisedByDoubt: judged && raisedTo !== undefined,
     photoType,
+    probabilities: shownProbabilities(classes, probabilities, decision, photoType),
   };
 }

@@ -183,12 +183,22 @@ export function clearSaliency() {
  * @param {Float32Array} input the classified input
  * @param {{width: number, height: number}} size input size
  * @param {Array<{code: string, name: string}>} classes manifest order
- * @param {number[]} probabilities for `input`, manifest order
+ * @param {number[]} probabilities the model's for `input`, manifest order
+ * @param {number[]} shown the probabilities the page shows (`decision.js: shownProbabilities`),
+ *   whose top class is the one explained
  * @param {() => boolean} isCurrent false once a newer photo or frame replaced this one
  */
-export async function explainTopClass(model, input, size, classes, probabilities, isCurrent) {
+export async function explainTopClass(
+  model,
+  input,
+  size,
+  classes,
+  probabilities,
+  shown,
+  isCurrent,
+) {
   setState('working');
-  const classIndex = probabilities.indexOf(Math.max(...probabilities));
+  const classIndex = shown.indexOf(Math.max(...shown));
   const startedAt = performance.now();
   let grid;
   try {
