@@ -9,7 +9,8 @@ with `--colour-constancy shades-of-gray` (Shades of Gray at the input, x1.5 alig
 75x100 input, EfficientNet-Lite0, dropout, batch norm, Dense 256, dropout, Dense 7), trained in PyTorch
 because the GPU machines have PyTorch, not TensorFlow. Each training image is augmented on the GPU at its
 200x150 pack resolution (rotation, scale, aspect, flips, shifts, white balance, saturation, contrast,
-brightness, gamma, noise), then area-resized to the 75x100 the page sends. Targets blend the true class with
+brightness, gamma, noise), then area-resized to the 75x100 the page sends (with `--mixup ALPHA`, each batch is
+then blended with a shuffled copy of itself, targets and weights too). Targets blend the true class with
 the teacher's probabilities (with `--clinical-teacher paired-mean`, a MILK10k close-up's teacher row is the
 mean of its own and its lesion's dermoscopic photo's, since the teacher judges the dermoscopic one far
 better); sqrt-balanced class weights; AdamW with warm-up and cosine decay; the epoch
@@ -113,6 +114,22 @@ def predict_logits(model: Student, images: torch.Tensor) -> np.ndarray:
     return torch.cat(rows).cpu().numpy()
 
 
+def mixed_up(
+    inputs: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, alpha: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mixup (Zhang et al., 2018): the batch blended with a shuffled copy of itself by one lambda ~ Beta(alpha,
+    alpha), inputs, targets and sample weights alike; unchanged for alpha 0."""
+    if alpha <= 0:
+        return inputs, targets, weights
+    share = torch.distributions.Beta(alpha, alpha).sample().to(inputs.device)
+    other = torch.randperm(len(inputs), device=inputs.device)
+
+    def blend(x: torch.Tensor) -> torch.Tensor:
+        return share * x + (1 - share) * x[other]
+
+    return blend(inputs), blend(targets), blend(weights)
+
+
 def soft_targets(labels: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
     """(1 - weight) x the true class + weight x the teacher's probabilities."""
     return (1.0 - weight) * np.eye(CLASSES, dtype=np.float32)[labels] + weight * teacher.astype(np.float32)
@@ -189,10 +206,13 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
         for step in range(steps):
             set_learning_rate(optimizer, args.lr, epoch * steps + step, steps, args.epochs)
             rows = torch.from_numpy(order[step * args.batch_size : (step + 1) * args.batch_size]).to(device)
+            inputs, batch_targets, batch_weights = mixed_up(
+                page_input(images[rows], train=True), target_rows[rows], sample_weight[label_rows[rows]], args.mixup
+            )
             with torch.autocast(device.type, torch.bfloat16, enabled=images.is_cuda):
-                logits = model(page_input(images[rows], train=True)).float()
-            per_image = -(target_rows[rows] * F.log_softmax(logits, 1)).sum(1)
-            loss = (per_image * sample_weight[label_rows[rows]]).mean()
+                logits = model(inputs).float()
+            per_image = -(batch_targets * F.log_softmax(logits, 1)).sum(1)
+            loss = (per_image * batch_weights).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -260,6 +280,9 @@ def main(argv: list[str] | None = None) -> None:
         choices=("own", "paired-mean"),
         default="own",
         help="a clinical close-up's teacher row: its own, or the mean with its lesion's dermoscopic photo's",
+    )
+    parser.add_argument(
+        "--mixup", type=float, default=0.0, help="mixup's alpha: blend each batch with itself shuffled (0: off)"
     )
     parser.add_argument("--lr", type=float, default=6e-4)
     parser.add_argument("--weight-decay", type=float, default=1e-4)

@@ -233,3 +233,24 @@ def test_a_close_up_can_be_taught_the_mean_of_its_own_and_its_dermoscopic_pairs_
     np.testing.assert_allclose(paired[1], [0.35, 0.65])  # the close-up meets its lesion's dermoscopic photo
     np.testing.assert_allclose(np.delete(paired, 1, axis=0), np.delete(teacher, 1, axis=0))  # no pair: its own
     np.testing.assert_allclose(teacher[1], [0.2, 0.8])  # the teacher's rows are left as they were
+
+
+@needs_torch
+def test_mixup_blends_inputs_targets_and_weights_of_two_photos_by_one_share():
+    import torch
+
+    mixed_up = _gpu_student_module().mixed_up
+    torch.manual_seed(0)
+    inputs, targets, weights = torch.rand(6, 3, 4, 5), torch.eye(6), torch.arange(1.0, 7.0)
+    assert all(a is b for a, b in zip(mixed_up(inputs, targets, weights, 0.0), (inputs, targets, weights)))
+    blended, blended_targets, blended_weights = mixed_up(inputs, targets, weights, 0.4)
+    shares = set()
+    for row in range(6):  # photo `row` has class `row`: a blended row's classes name the two photos and the share
+        others = [c for c in range(6) if c != row and blended_targets[row, c] > 0]
+        assert len(others) <= 1 and blended_targets[row].sum() == pytest.approx(1.0)
+        other, share = (others[0], float(blended_targets[row, row])) if others else (row, 1.0)
+        assert blended[row].allclose(share * inputs[row] + (1 - share) * inputs[other], atol=1e-6)
+        assert float(blended_weights[row]) == pytest.approx(share * (row + 1) + (1 - share) * (other + 1))
+        if others:
+            shares.add(round(share, 5))
+    assert len(shares) == 1 and 0 < shares.pop() < 1  # one share for the whole batch
