@@ -22,9 +22,9 @@ import numpy as np
 
 from benchmarks.output import command_parser, emit, model_split
 from trainer.datasets import LabelledImages, read_labelled_files
-from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, is_unsure, shown_probabilities, tiers_for
+from trainer.decision import CANCER_CLASSES, LOWEST_TIER, NOT_JUDGED, is_unsure, tiers_for
 from trainer.metrics import classification_metrics
-from trainer.predict import ExportedModel, judge
+from trainer.predict import ExportedModel
 from trainer.preprocess import decode_image, preprocess_array
 
 Degradation = Callable[[np.ndarray, float], np.ndarray]
@@ -124,16 +124,15 @@ def decoded_parts(
 
 def page_answers(model: ExportedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
     """Probabilities shown, tier (``not-judged`` included) and unsure flag of each input, as the page gives them."""
-    outputs = model.predict_outputs(inputs)
+    outputs, judgement, shown = model.page_view(inputs)
     decision = model.manifest.get("decision", {})
-    judgement = judge(inputs, outputs, decision)
     tiers = tiers_for(outputs.probabilities, decision, judgement.judged, judgement.photo_types)
     failed_checks = np.zeros(len(inputs), bool)
     for failed in judgement.failed_checks.values():
         failed_checks |= np.asarray(failed, bool)
     unusual = judgement.out_of_distribution
     return {
-        "probabilities": shown_probabilities(outputs.probabilities, decision, judgement.photo_types),
+        "probabilities": shown,
         "tiers": tiers,
         "unsure": is_unsure(outputs.probabilities, decision),
         "failed_checks": failed_checks,

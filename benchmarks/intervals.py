@@ -38,8 +38,8 @@ def measure(model_dir: Path, data: list[Path], part: str = "validation", against
         raise SplitMismatchError(f"{against} and {model_dir} were built on different splits: nothing to pair")
     images: LabelledImages = getattr(model_split(model, data), part)
     inputs = images.images.astype(np.float32)
-    probabilities = model.predict_shown(inputs)
-    baseline_probabilities = baseline.predict_shown(inputs) if baseline is not None else None
+    probabilities = model.page_view(inputs).shown
+    baseline_probabilities = baseline.page_view(inputs).shown if baseline is not None else None
     lesions = np.asarray(images.groups) if images.groups is not None else None
     results: dict = {"model": str(model_dir), "part": part, "against": str(against) if against else None, "groups": {}}
     for name, members in _groups(images).items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -68,18 +68,25 @@ def cross_fitted_offset_gain(
     """Balanced-accuracy gain of offsets fitted on one half of the data and applied to the other (both ways),
     averaged over ``halvings`` random halvings stratified by class; with ``groups`` (lesion ids) the photos of
     one lesion stay in one half, since they are not independent evidence."""
+    gains = []
+    for fit_idx, held_idx in lesion_halvings(labels, groups, halvings):
+        offsets = fit_class_offsets(log_probabilities[fit_idx], labels[fit_idx])
+        held, truth = log_probabilities[held_idx], labels[held_idx]
+        before = balanced_accuracy(truth, held.argmax(axis=1))
+        gains.append(balanced_accuracy(truth, (held + offsets).argmax(axis=1)) - before)
+    return float(np.mean(gains))
+
+
+def lesion_halvings(
+    labels: np.ndarray, groups: Sequence[str] | None, halvings: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(fit, held-out) index pairs: both ways of ``halvings`` random halvings (seeds 0, 1, ...) stratified by class,
+    the photos of one group (lesion; None: each photo its own) in one half."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
-    gains = []
     for seed in range(halvings):
-        halves = StratifiedGroupKFold(2, shuffle=True, random_state=seed)
-        for fit_idx, held_idx in halves.split(log_probabilities, labels, groups):
-            offsets = fit_class_offsets(log_probabilities[fit_idx], labels[fit_idx])
-            held, truth = log_probabilities[held_idx], labels[held_idx]
-            before = balanced_accuracy(truth, held.argmax(axis=1))
-            gains.append(balanced_accuracy(truth, (held + offsets).argmax(axis=1)) - before)
-    return float(np.mean(gains))
+        yield from StratifiedGroupKFold(2, shuffle=True, random_state=seed).split(labels, labels, groups)
 
 
 def fold_offsets(model: keras.Model, offsets: np.ndarray) -> None:

@@ -21,15 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from trainer.build import Parts, data_facts, group_metrics, headline, part_metrics, split_of
-from trainer.datasets import LabelledImages
-from trainer.decision import advice_decision, offset_referral, shown_probabilities
+from trainer.decision import advice_decision, offset_referral
 from trainer.evaluate import advice_by_image_type
 from trainer.export import MANIFEST_FILE, export_atomically, file_inventory, write_json
 from trainer.metrics import expected_calibration_error
 from trainer.model_card import write_model_card
 from trainer.photo_type import photo_types
 from trainer.photo_type_offsets import offsets_by_photo_type
-from trainer.predict import ExportedModel, Judgement, ModelFolderError, judge
+from trainer.predict import ExportedModel, ModelFolderError
 from trainer.report import REPORT_FOLDER, plot_confusion_matrix, plot_roc_curves, render_html
 
 METRICS_FILE = "metrics.json"
@@ -56,20 +55,12 @@ def chosen_decision(model: ExportedModel, parts: Parts) -> dict:
     return decision | {key: built[key] for key in KEPT_AS_BUILT if key in built}
 
 
-def page_view(model: ExportedModel, images: LabelledImages, decision: dict) -> tuple[np.ndarray, Judgement, np.ndarray]:
-    """The model's probabilities for ``images``, the page's judgement of them and the probabilities it shows."""
-    inputs = images.images.astype(np.float32)
-    outputs = model.predict_outputs(inputs)
-    judgement = judge(inputs, outputs, decision)
-    return outputs.probabilities, judgement, shown_probabilities(outputs.probabilities, decision, judgement.photo_types)
-
-
 def measured_again(model: ExportedModel, parts: Parts, decision: dict, metrics: dict) -> tuple[dict, np.ndarray]:
     """``metrics`` with the metrics of the probabilities the page shows under ``decision`` (validation and test,
     overall and per group, the test calibration error) and the test advice measured again; and the test
     probabilities shown."""
-    *_, shown_validation = page_view(model, parts.validation, decision)
-    probabilities, judgement, shown = page_view(model, parts.test, decision)
+    shown_validation = model.page_view(parts.validation.images.astype(np.float32), decision).shown
+    outputs, judgement, shown = model.page_view(parts.test.images.astype(np.float32), decision)
     test = part_metrics(parts.test, shown)
     domains = np.asarray(parts.test.domains())
     calibration = metrics["calibration"] | {"test_ece_after": expected_calibration_error(parts.test.labels, shown)}
@@ -78,7 +69,7 @@ def measured_again(model: ExportedModel, parts: Parts, decision: dict, metrics: 
         "validation_groups": group_metrics(parts.validation, shown_validation),
         "test": test,
         "test_groups": group_metrics(parts.test, shown),
-        "test_advice": advice_by_image_type(parts.test.labels, probabilities, decision, judgement, domains),
+        "test_advice": advice_by_image_type(parts.test.labels, outputs.probabilities, decision, judgement, domains),
         "calibration": calibration,
         "export": metrics.get("export", {}) | {"test_exported": headline(test)},
     }, shown

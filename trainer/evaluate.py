@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from trainer.datasets import LabelledFile, read_labelled_files, read_labels_csv
-from trainer.decision import advice_rates, shown_probabilities
+from trainer.decision import advice_rates
 from trainer.intervals import scored, scored_by_group
 from trainer.metrics import masks_by_value
 from trainer.photo_type import PHOTO_TYPES
-from trainer.predict import ExportedModel, Judgement, judge
+from trainer.predict import ExportedModel, Judgement
 from trainer.preprocess import preprocess_file
 
 
@@ -25,11 +25,9 @@ def evaluate_files(model: ExportedModel, files: list[LabelledFile]) -> dict:
     inputs = np.stack([preprocess_file(f.path) for f in files])
     labels = np.array([f.label for f in files])
     domains = np.array([f.domain() for f in files])
-    outputs = model.predict_outputs(inputs)
+    outputs, judgement, shown = model.page_view(inputs)
     decision = model.manifest.get("decision", {})
-    judgement = judge(inputs, outputs, decision)
     lesions = [f.group or f.image_id for f in files]
-    shown = shown_probabilities(outputs.probabilities, decision, judgement.photo_types)
     metrics = scored(labels, shown, lesions)
     groupings = {"image_type": domains.tolist(), "skin_tone": [f.meta.get("skin_tone", "") for f in files]}
     metrics["groups"] = scored_by_group(labels, shown, groupings, lesions)

@@ -19,9 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
-from trainer.calibration import MIN_CROSS_FITTED_GAIN, OFFSET_GAIN_HALVINGS, balanced_accuracy, fit_temperature
+from trainer.calibration import (
+    MIN_CROSS_FITTED_GAIN,
+    OFFSET_GAIN_HALVINGS,
+    balanced_accuracy,
+    fit_temperature,
+    lesion_halvings,
+)
 from trainer.decision import adjusted_probabilities, referral_probabilities
 from trainer.info import CLASS_CODES, NUM_CLASSES
 from trainer.metrics import masks_by_value
@@ -52,19 +57,17 @@ def cross_fitted_gain(
     log_probabilities: np.ndarray,
     shared_predictions: np.ndarray,
     labels: np.ndarray,
-    groups: Sequence[str],
+    groups: Sequence[str] | None,
     halvings: int = OFFSET_GAIN_HALVINGS,
 ) -> float:
     """Balanced-accuracy gain of prior offsets fitted on one half of the lesions and applied to the other (both
     ways), over the shared offsets' predictions there; the mean over ``halvings`` halvings stratified by class."""
     gains = []
-    for seed in range(halvings):
-        halves = StratifiedGroupKFold(2, shuffle=True, random_state=seed)
-        for fit_idx, held_idx in halves.split(log_probabilities, labels, np.asarray(groups)):
-            offsets, _, _ = fit_prior_offsets(log_probabilities[fit_idx], labels[fit_idx])
-            truth = labels[held_idx]
-            own = (log_probabilities[held_idx] + offsets).argmax(axis=1)
-            gains.append(balanced_accuracy(truth, own) - balanced_accuracy(truth, shared_predictions[held_idx]))
+    for fit_idx, held_idx in lesion_halvings(labels, groups, halvings):
+        offsets, _, _ = fit_prior_offsets(log_probabilities[fit_idx], labels[fit_idx])
+        truth = labels[held_idx]
+        own = (log_probabilities[held_idx] + offsets).argmax(axis=1)
+        gains.append(balanced_accuracy(truth, own) - balanced_accuracy(truth, shared_predictions[held_idx]))
     return float(np.mean(gains))
 
 
@@ -79,14 +82,14 @@ def offsets_by_photo_type(
     ``MIN_TYPE_PHOTOS`` validation photos to, prior offsets and a temperature fitted on those photos, where they
     pass the cross-fitted rule; None when no type keeps them. ``probabilities``: the model's (after the shared
     offsets, which ``referral`` undoes); ``groups``: lesion ids (None: every photo its own)."""
-    lesions = np.asarray(groups) if groups is not None else np.arange(len(labels)).astype(str)
+    lesions = None if groups is None else np.asarray(groups)
     log_before = np.log(np.clip(referral_probabilities(probabilities, {"referral": referral}), 1e-12, 1.0))
     kept = {}
     for kind, mine in masks_by_value(routed).items():
         if mine.sum() < MIN_TYPE_PHOTOS:
             continue
         shared = probabilities[mine].argmax(axis=1)
-        gain = cross_fitted_gain(log_before[mine], shared, labels[mine], lesions[mine])
+        gain = cross_fitted_gain(log_before[mine], shared, labels[mine], None if lesions is None else lesions[mine])
         if gain < MIN_CROSS_FITTED_GAIN:
             continue
         offsets, strength, temperature = fit_prior_offsets(log_before[mine], labels[mine])

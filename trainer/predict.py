@@ -73,6 +73,14 @@ def judge(inputs: np.ndarray, outputs: ModelOutputs, decision: dict) -> Judgemen
     return Judgement(failed, unusual, kinds, judged)
 
 
+class PageView(NamedTuple):
+    """A batch as the page sees it: the model's outputs, the judgement, and the probabilities it shows."""
+
+    outputs: ModelOutputs
+    judgement: Judgement
+    shown: np.ndarray  # (N, 7)
+
+
 class ExportedModel:
     """An exported model folder loaded for inference: probabilities, and the OOD score and photo type where
     it has those outputs."""
@@ -91,11 +99,13 @@ class ExportedModel:
         outputs = self.model.predict(inputs.astype(np.float32), batch_size=batch_size, verbose=0)
         return outputs_by_name(self.model.output_names, outputs)
 
-    def predict_shown(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """The probabilities the page shows (``trainer.decision.shown_probabilities``) for float32 inputs."""
-        outputs = self.predict_outputs(inputs, batch_size)
-        decision = self.manifest.get("decision", {})
-        return shown_probabilities(outputs.probabilities, decision, judge(inputs, outputs, decision).photo_types)
+    def page_view(self, inputs: np.ndarray, decision: dict | None = None) -> PageView:
+        """What the page makes of float32 inputs under ``decision`` (default: the manifest's): the model's outputs,
+        its judgement and the probabilities it shows (``trainer.decision.shown_probabilities``)."""
+        decision = self.manifest.get("decision", {}) if decision is None else decision
+        outputs = self.predict_outputs(inputs)
+        judgement = judge(inputs, outputs, decision)
+        return PageView(outputs, judgement, shown_probabilities(outputs.probabilities, decision, judgement.photo_types))
 
     def predict_arrays(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probabilities (N, 7) for preprocessed float32 inputs (N, 75, 100, 3)."""
@@ -114,13 +124,9 @@ class ExportedModel:
                 "photo_type": "dermoscopic|clinical" | None, "failed_photo_checks": ["<statistic>:<min|max>", ...],
                 "tier": "urgent|check|routine|not-judged"}}
         """
-        inputs = np.stack([preprocess_file(p) for p in paths])
-        outputs = self.predict_outputs(inputs)
-        decision = self.manifest.get("decision", {})
-        judgement = judge(inputs, outputs, decision)
+        outputs, judgement, shown = self.page_view(np.stack([preprocess_file(p) for p in paths]))
         unusual, kinds = judgement.out_of_distribution, judgement.photo_types
-        tiers = tiers_for(outputs.probabilities, decision, judgement.judged, kinds)
-        shown = shown_probabilities(outputs.probabilities, decision, kinds)
+        tiers = tiers_for(outputs.probabilities, self.manifest.get("decision", {}), judgement.judged, kinds)
         results = {}
         for i, path in enumerate(paths):
             photo_type = None if kinds is None else str(kinds[i])
