@@ -13,6 +13,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page
 
 from benchmarks.stats import percentile
+from trainer.test_time_augmentation import decision_views
 from webapp.manifest import manifest_version
 
 BACKENDS = ("wasm", "cpu", "webgl")
@@ -39,11 +40,12 @@ INIT_SCRIPT = """
 })();
 """
 
-# Times model.predict + dataSync of every output on one random input, after warm-up calls, in the page's TF.js.
+# Times model.predict + dataSync of every output on one photo's batch (one random input per view the page runs),
+# after warm-up calls, in the page's TF.js.
 INFERENCE_SCRIPT = """
-async ([url, shape, iterations, budgetMs]) => {
+async ([url, shape, iterations, budgetMs, views]) => {
   const model = await tf.loadLayersModel(url);
-  const input = tf.randomUniform([1, ...shape], 0, 255);
+  const input = tf.randomUniform([views, ...shape], 0, 255);
   for (let i = 0; i < 2; i++) tf.tidy(() => [model.predict(input)].flat().forEach((output) => output.dataSync()));
   const times = [];
   const start = performance.now();
@@ -85,6 +87,11 @@ class ModelUnderTest:
     @property
     def version(self) -> str | None:
         return manifest_version(self.folder)
+
+    @property
+    def views(self) -> int:
+        """How many views of a photo the page runs the model on (``trainer.test_time_augmentation``)."""
+        return 1 + len(decision_views(self.manifest.get("decision", {})))
 
 
 @dataclass
@@ -139,7 +146,7 @@ def cold_visit(browser: Browser, model: ModelUnderTest, photos: dict[str, Path],
 
 
 def inference(browser: Browser, model: ModelUnderTest, backend: str, iterations: int, budget_ms: float) -> dict:
-    """Median and p95 of one prediction (batch 1) on a backend forced with ?backend=.
+    """Median and p95 of one photo's prediction (a batch of its views) on a backend forced with ?backend=.
 
     Service workers are blocked: the page's offline cache (static/js/sw.js) would store the model
     in the background while it is timed (see docs/decisions.md, "Web app").
@@ -150,7 +157,7 @@ def inference(browser: Browser, model: ModelUnderTest, backend: str, iterations:
     wait_ready(page)
     shape = model.manifest["model"]["input_shape"]
     url = f"/model/v/{model.version}/model.json"
-    measured = page.evaluate(INFERENCE_SCRIPT, [url, shape, iterations, budget_ms])
+    measured = page.evaluate(INFERENCE_SCRIPT, [url, shape, iterations, budget_ms, model.views])
     context.close()
     if measured["backend"] != backend:
         raise RuntimeError(f"asked for {backend}, the page used {measured['backend']}")

@@ -1,6 +1,7 @@
-"""Test-time augmentation, measured on validation: does averaging the probabilities of flipped copies
-pay for the extra model runs? Scored on the validation part of the split the model was built with
-(recomputed from the same data and seed), never on its test part.
+"""Test-time augmentation, measured on validation: what the mean of the probabilities shown for flipped copies of
+each photo does, per image type and per photo type the model routes photos to (the choice every build makes per
+routed type, ``trainer.test_time_augmentation``, is among these figures). Scored on the validation part of the
+split the model was built with (recomputed from the same data and seed), never on its test part.
 
     python -m benchmarks.tta --model model_artifacts --data HAM10000 \
         --data MILK10k [--json tta.json]
@@ -13,57 +14,73 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.output import command_parser, emit, model_split
+from trainer.decision import shown_probabilities
 from trainer.metrics import classification_metrics, metrics_by_group
 from trainer.predict import ExportedModel
+from trainer.test_time_augmentation import VIEWS, other_view_probabilities
 
-# Each set of views: the copies whose probabilities are averaged (axis 1 flips rows, axis 2 columns).
-VIEW_SETS: dict[str, tuple[tuple[int, ...], ...]] = {
-    "none": ((),),
-    "horizontal flip": ((), (2,)),
-    "four flips": ((), (1,), (2,), (1, 2)),
+FOUR_FLIPS = (*VIEWS, {"name": "upside down", "flip_axes": [1]}, {"name": "turned 180 degrees", "flip_axes": [1, 2]})
+VIEW_SETS: dict[str, tuple[dict, ...]] = {
+    "one view": VIEWS[:1],
+    "the photo and its mirror image": VIEWS,
+    "four flips": FOUR_FLIPS,
 }
-
-
-def averaged_probabilities(model: ExportedModel, images: np.ndarray, views: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """Mean probabilities over the flipped copies of ``images`` (N, 75, 100, 3)."""
-    inputs = images.astype(np.float32)
-    return np.mean([model.predict_arrays(np.flip(inputs, axis) if axis else inputs) for axis in views], axis=0)
+ALL_PHOTOS = "all photos"  # the routed type of every photo for a model without a photo-type output
 
 
 def measure(model_dir: Path, data: list[Path]) -> dict:
-    """Validation balanced accuracy and macro AUC, overall and per image type, for each view set."""
+    """Validation balanced accuracy and macro AUC, overall, per image type and per routed photo type, for each
+    view set averaged on every photo (the manifest's other rules as they are)."""
     model = ExportedModel(model_dir)
     validation = model_split(model, data).validation
+    inputs = validation.images.astype(np.float32)
+    decision = {k: v for k, v in model.manifest.get("decision", {}).items() if k != "test_time_augmentation"}
+    photo = model.page_view(inputs, decision)
+    routed = photo.judgement.photo_types
+    kinds = np.full(len(inputs), ALL_PHOTOS) if routed is None else np.asarray(routed)
+    groupings = {"image type": validation.domains(), "routed photo type": kinds.tolist()}
     results = {}
     for name, views in VIEW_SETS.items():
-        probabilities = averaged_probabilities(model, validation.images, views)
-        overall = classification_metrics(validation.labels, probabilities)
-        groups = metrics_by_group(validation.labels, probabilities, {"image_type": validation.domains()})
+        others = other_view_probabilities(model.predict_arrays, inputs, views[1:])
+        averaged = {"views": list(views), "photo_types": dict.fromkeys(np.unique(kinds).tolist())}
+        probabilities = shown_probabilities(
+            photo.outputs.probabilities, decision | {"test_time_augmentation": averaged}, kinds, others
+        )
+        groups = metrics_by_group(validation.labels, probabilities, groupings)
         results[name] = {
             "model_runs": len(views),
-            "balanced_accuracy": overall["balanced_accuracy"],
-            "macro_auc": overall["macro_auc"],
-            "by_image_type": {
-                kind: {"balanced_accuracy": m["balanced_accuracy"], "macro_auc": m["macro_auc"]}
-                for kind, m in groups["image_type"].items()
-            },
+            "all": _figures(classification_metrics(validation.labels, probabilities)),
+            **{grouping: {g: _figures(m) for g, m in by.items()} for grouping, by in groups.items()},
         }
     return results
 
 
+def _figures(metrics: dict) -> dict:
+    return {key: metrics[key] for key in ("balanced_accuracy", "macro_auc")} | {
+        "mel_recall": metrics["per_class"]["mel"]["recall"]
+    }
+
+
 def markdown(results: dict) -> str:
-    """One row per view set: balanced accuracy / macro AUC, overall and per image type."""
-    kinds = sorted({kind for r in results.values() for kind in r["by_image_type"]})
-    header = "| views | model runs | validation | " + " | ".join(kinds) + " |"
-    rows = [header, "|" + "---|" * (3 + len(kinds))]
+    """One row per view set: balanced accuracy / macro AUC / melanoma recall, overall, per image type and per
+    routed photo type."""
+    first = next(iter(results.values()))
+    columns = [("all", None)] + [(g, k) for g in ("image type", "routed photo type") for k in sorted(first[g])]
+    header = "| views | model runs | " + " | ".join(
+        name if kind is None else f"{kind} ({name})" for name, kind in columns
+    )
+    rows = [header + " |", "|" + "---|" * (2 + len(columns))]
     for name, r in results.items():
-        cells = [_pair(r), *(_pair(r["by_image_type"][kind]) for kind in kinds)]
+        cells = [_cell(r["all"] if kind is None else r[group][kind]) for group, kind in columns]
         rows.append(f"| {name} | {r['model_runs']} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
-def _pair(metrics: dict) -> str:
-    return f"{metrics['balanced_accuracy']:.3f} / {metrics['macro_auc']:.3f}"
+def _cell(figures: dict) -> str:
+    mel = figures["mel_recall"]
+    return f"{figures['balanced_accuracy']:.3f} / {figures['macro_auc']:.3f} / " + (
+        "–" if mel is None else f"{mel:.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

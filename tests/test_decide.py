@@ -21,7 +21,7 @@ from tests.conftest import (
 )
 from tests.image_factory import write_ham_layout, write_milk_layout
 from trainer import decision as decision_module
-from trainer import photo_type_offsets
+from trainer import photo_type_offsets, test_time_augmentation
 from trainer.build import BuildPlan, SplitMismatchError, build, split_of
 from trainer.calibration import balanced_accuracy
 from trainer.cli import main
@@ -32,6 +32,7 @@ from trainer.metrics import expected_calibration_error
 from trainer.photo_type import photo_types
 from trainer.predict import ExportedModel
 from trainer.recipe import recipe_for, with_overrides
+from trainer.test_time_augmentation import VIEWS
 
 pytestmark = pytest.mark.slow
 
@@ -128,6 +129,43 @@ def test_type_offsets_are_chosen_again_and_the_metrics_are_those_of_the_probabil
     assert manifest["metrics"]["calibration"] == metrics["calibration"]
 
 
+def test_views_are_chosen_again_and_the_metrics_and_the_page_view_average_them(
+    model_folder, two_source_data, monkeypatch
+):
+    monkeypatch.setattr(test_time_augmentation, "MIN_TYPE_PHOTOS", 4)
+    monkeypatch.setattr(test_time_augmentation, "MIN_VIEW_GAIN", -1.0)  # keep them, whatever they gain
+    monkeypatch.setattr(test_time_augmentation, "MAX_AUC_LOSS", 1.0)
+    decide(model_folder, two_source_data)
+    manifest = json.loads((model_folder / "manifest.json").read_text())
+    rule = manifest["decision"]["test_time_augmentation"]
+    assert (
+        rule["views"] == list(VIEWS) and rule["photo_types"] and set(rule["photo_types"]) <= {"clinical", "dermoscopic"}
+    )
+
+    model = ExportedModel(model_folder)
+    test = split_of(manifest, two_source_data)[2].test
+    inputs = test.images.astype(np.float32)
+    outputs = model.predict_outputs(inputs)
+    mirrored = model.predict_arrays(inputs[:, :, ::-1])
+    kinds = photo_types(outputs.clinical_probability)
+    averaged = np.isin(kinds, list(rule["photo_types"]))
+    one_view = shown_probabilities(
+        outputs.probabilities, manifest["decision"] | {"test_time_augmentation": None}, kinds
+    )
+    each_view = [
+        one_view,
+        shown_probabilities(mirrored, manifest["decision"] | {"test_time_augmentation": None}, kinds),
+    ]
+    expected = np.where(averaged[:, None], np.mean(each_view, axis=0), one_view)
+    shown = model.page_view(inputs).shown
+    assert averaged.any() and shown == pytest.approx(expected, abs=1e-6)
+    assert not np.allclose(shown[averaged], one_view[averaged])
+    metrics = json.loads((model_folder / "report" / "metrics.json").read_text())
+    assert metrics["test"]["balanced_accuracy"] == pytest.approx(balanced_accuracy(test.labels, shown.argmax(axis=1)))
+    assert metrics["test"]["ece"] == pytest.approx(expected_calibration_error(test.labels, shown))
+    assert "Test-time augmentation for" in (model_folder / "model-card.md").read_text()
+
+
 def test_without_offsets_the_advice_scores_the_probabilities_themselves(model_folder, two_source_data):
     manifest = json.loads((model_folder / "manifest.json").read_text())
     manifest["metrics"]["calibration"]["class_offsets"] = dict.fromkeys(CLASS_CODES, 0.0)
@@ -176,6 +214,9 @@ def test_the_shipped_advice_is_what_decide_chooses_from_the_shipped_files():
     for kind, rule in own.items():
         assert rule["class_offsets"] == pytest.approx(shipped_own[kind]["class_offsets"], abs=1e-4), kind
         assert rule["temperature"] == pytest.approx(shipped_own[kind]["temperature"], rel=1e-4), kind
+    views, shipped_views = chosen.get("test_time_augmentation") or {}, shipped.get("test_time_augmentation") or {}
+    assert views.get("views") == shipped_views.get("views")
+    assert (views.get("photo_types") or {}).keys() == (shipped_views.get("photo_types") or {}).keys()
     expected = _tiers(shipped)
     assert set(_tiers(chosen)) == set(expected) and len(expected) == 6
     for key, (threshold, sensitivity, specificity) in _tiers(chosen).items():

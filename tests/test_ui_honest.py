@@ -33,7 +33,9 @@ from trainer.decision import (
     tiers_by_photo_type,
 )
 from trainer.image_checks import flags
+from trainer.predict import ExportedModel
 from trainer.preprocess import preprocess_array, preprocess_file
+from trainer.test_time_augmentation import VIEWS
 
 pytestmark = pytest.mark.browser
 
@@ -211,6 +213,7 @@ def test_decision_js_gives_the_tier_that_trainer_decision_gives(site, referral):
     block (its own tiers when it has them, else tiers chosen on synthetic validation data), as served and with
     a referral rule that scores the probabilities before class offsets."""
     decision = dict(site.original["decision"])
+    decision.pop("test_time_augmentation", None)  # one view: the views have a test of their own
     decision.setdefault("tiers", choose_thresholds(*synthetic_validation())["tiers"])
     decision.setdefault("unsure_tier", "check")
     if referral == "offsets undone":
@@ -241,6 +244,7 @@ def test_decision_js_applies_each_photo_types_tiers_as_trainer_decision_does(sit
     """The photo type from the `photo_type` output (either side of `clinical_from`) picks the tiers, on both
     sides; the served manifest's per-type tiers when it has them, else ones chosen on synthetic validation."""
     decision = dict(site.original["decision"])
+    decision.pop("test_time_augmentation", None)  # one view: the views have a test of their own
     if "tiers_by_photo_type" not in decision:
         labels, probabilities, routed = photo_type_validation()
         decision["tiers_by_photo_type"] = tiers_by_photo_type(labels, probabilities, routed, {})
@@ -275,6 +279,7 @@ def test_decision_js_shows_the_probabilities_that_trainer_decision_shows(site):
     """A photo of a type with class offsets of its own: the probabilities before the shared offsets, adjusted by
     the type's offsets and temperature; a photo of the other type: the model's own; the tier the same either way."""
     decision = dict(site.original["decision"])
+    decision.pop("test_time_augmentation", None)  # one view: the views have a test of their own
     decision.setdefault("tiers", choose_thresholds(*synthetic_validation())["tiers"])
     decision["referral"] = REFERRAL
     decision["photo_type"] = {"output": "photo_type", "clinical_from": 0.5, "types": ["dermoscopic", "clinical"]}
@@ -313,14 +318,16 @@ def test_the_page_lists_the_probabilities_shown_for_its_photo_type(site, photo):
         pytest.skip("the served model has no photo-type output")
     page = site.page
     codes = [c["code"] for c in site.original["classes"]]
-    site.use_manifest(lambda m: m["decision"].pop("ood", None))
+    one_view = ("ood", "test_time_augmentation")
+    site.use_manifest(lambda m: [m["decision"].pop(rule, None) for rule in one_view])
     assert classify_file(page, photo) is not None
     model = np.array(page.evaluate("window.lesionApp.lastProbabilities"))
     assert page.eval_on_selector_all("#result-list li", "rows => rows[0].dataset.class") == codes[int(model.argmax())]
     least = codes[int(model.argmin())]
 
     def clinical_with_offsets(m):
-        m["decision"].pop("ood", None)
+        for rule in one_view:
+            m["decision"].pop(rule, None)
         m["decision"]["photo_type"].update(clinical_from=0.0)
         offsets = dict.fromkeys(codes, 0.0) | {least: 12.0}
         m["decision"]["offsets_by_photo_type"] = {"clinical": {"class_offsets": offsets, "temperature": 1.0}}
@@ -335,6 +342,72 @@ def test_the_page_lists_the_probabilities_shown_for_its_photo_type(site, photo):
     assert listed[0][0] == least
     assert {code: p for code, p in listed} == pytest.approx(dict(zip(codes, expected, strict=True)), abs=1e-6)
     assert page.evaluate("window.lesionApp.lastShownProbabilities") == pytest.approx(expected.tolist(), abs=1e-6)
+
+
+def test_decision_js_averages_the_views_that_trainer_decision_averages(site):
+    """A photo of a type with test-time augmentation shows the mean over its views of each view's shown
+    probabilities (here with class offsets of its own too), a photo of the other type its own; without the other
+    views the page refuses rather than show one view's; the tier is the photo's own either way."""
+    decision = dict(site.original["decision"])
+    decision.setdefault("tiers", choose_thresholds(*synthetic_validation())["tiers"])
+    decision["referral"] = REFERRAL
+    decision["photo_type"] = {"output": "photo_type", "clinical_from": 0.5, "types": ["dermoscopic", "clinical"]}
+    decision["offsets_by_photo_type"] = {"clinical": {"class_offsets": OFFSETS_BY_CODE, "temperature": 0.8}}
+    decision["test_time_augmentation"] = {"views": list(VIEWS), "photo_types": {"clinical": {}}}
+    _, photos = synthetic_validation(count=8, seed=6)
+    _, mirrored = synthetic_validation(count=8, seed=7)
+    cases = [(p.tolist(), [m.tolist()], 0.9 if i % 2 else 0.1) for i, (p, m) in enumerate(zip(photos, mirrored))]
+    said = site.page.evaluate(
+        """async ([decision, classes, cases]) => {
+            const { assess } = await import('/static/js/decision.js');
+            const without = { ...decision, test_time_augmentation: undefined };
+            const shown = cases.map(([p, otherViews, clinicalProbability]) => {
+              const a = assess(classes, p, decision, { clinicalProbability, otherViews });
+              return [a.probabilities, a.photoType, a.tier, assess(classes, p, without, { clinicalProbability }).tier];
+            });
+            let refusal = null;
+            try { assess(classes, cases[1][0], decision, { clinicalProbability: 0.9 }); }
+            catch (error) { refusal = error.message; }
+            return { shown, refusal };
+        }""",
+        [decision, site.original["classes"], cases],
+    )
+    kinds = [kind for _, kind, *_ in said["shown"]]
+    assert kinds == ["dermoscopic", "clinical"] * 4
+    expected = shown_probabilities(
+        np.array([p for p, *_ in cases]), decision, kinds, [np.array([m[0] for _, m, _ in cases])]
+    )
+    assert np.array([shown for shown, *_ in said["shown"]]) == pytest.approx(expected, abs=1e-9)
+    assert [tier for _, _, tier, _ in said["shown"]] == [without for *_, without in said["shown"]]
+    assert "averages 2 views of clinical photos" in said["refusal"]
+
+
+def test_the_page_classifies_the_photo_and_its_mirror_image_in_one_batch(site, photo):
+    """With test-time augmentation for the photo's type, the page runs the model on the photo and on its mirror
+    image as Python does, and lists the mean of their probabilities."""
+    if "photo_type" not in site.original["decision"]:
+        pytest.skip("the served model has no photo-type output")
+    page = site.page
+
+    def views_for_every_type(m):
+        m["decision"].pop("ood", None)
+        m["decision"].pop("offsets_by_photo_type", None)
+        m["decision"]["test_time_augmentation"] = {
+            "views": list(VIEWS),
+            "photo_types": {"clinical": {}, "dermoscopic": {}},
+        }
+
+    site.use_manifest(views_for_every_type)
+    assert classify_file(page, photo) is not None
+    inputs = last_input(page)[None]
+    model = ExportedModel(site.model_dir)
+    expected_views = [model.predict_arrays(inputs)[0], model.predict_arrays(inputs[:, :, ::-1])[0]]
+    assert page.evaluate("window.lesionApp.lastProbabilities") == pytest.approx(expected_views[0].tolist(), abs=1e-4)
+    assert page.evaluate("window.lesionApp.lastOtherViews") == [pytest.approx(expected_views[1].tolist(), abs=1e-4)]
+    shown = page.evaluate("window.lesionApp.lastShownProbabilities")
+    assert shown == pytest.approx(np.mean(expected_views, axis=0).tolist(), abs=1e-4)
+    listed = page.eval_on_selector_all("#result-list li", "rows => rows.map(r => Number(r.dataset.probability))")
+    assert sorted(listed, reverse=True) == pytest.approx(sorted(shown, reverse=True), abs=1e-6)
 
 
 def test_each_tier_says_what_to_do_and_only_the_lowest_says_nothing_points_to_cancer(site, photo):

@@ -65,12 +65,13 @@ from trainer.photo_type import (
     photo_types,
 )
 from trainer.photo_type_offsets import offsets_by_photo_type
-from trainer.predict import judge, outputs_by_name
+from trainer.predict import page_view
 from trainer.recipe import Recipe, recipe_for
 from trainer.report import write_report
 from trainer.splits import Split, make_split
 from trainer.student_import import is_imported_student, load_student
 from trainer.teacher import read_facts, teacher_probabilities
+from trainer.test_time_augmentation import VIEWS, other_view_probabilities, views_by_photo_type
 from trainer.train import TrainingResult, train_model
 
 
@@ -141,11 +142,18 @@ def build(plan: BuildPlan) -> dict:
     if is_chief(strategy):  # multi-worker: only the chief writes the model folder
         exported_model, ood = add_ood_output(network, parts, plan.quantization)
         exported_model, clinical_probability = add_photo_type_output(exported_model, parts)
-        decision = decide(parts, outputs, ood, clinical_probability)
-        if clinical_probability is not None and "offsets_by_photo_type" in decision:
-            shown = shown_probabilities(outputs.validation, decision, photo_types(clinical_probability))
-            metrics["validation"] = part_metrics(parts.validation, shown)
-            metrics["validation_groups"] = group_metrics(parts.validation, shown)
+        other_views = (
+            []
+            if clinical_probability is None
+            else other_view_probabilities(lambda x: predict(network.model, x), parts.validation.images, VIEWS[1:])
+        )
+        decision = decide(parts, outputs, ood, clinical_probability, other_views)
+        if clinical_probability is not None:
+            kinds = photo_types(clinical_probability)
+            shown = shown_probabilities(outputs.validation, decision, kinds, other_views)
+            if not np.array_equal(shown, outputs.validation):
+                metrics["validation"] = part_metrics(parts.validation, shown)
+                metrics["validation_groups"] = group_metrics(parts.validation, shown)
         export_atomically(
             plan.out,
             lambda folder: write_model_folder(
@@ -432,11 +440,18 @@ def add_photo_type_output(model: keras.Model, parts: Parts) -> tuple[keras.Model
     return model, predict(model, parts.validation.images)[-1]
 
 
-def decide(parts: Parts, outputs: Outputs, ood: dict, clinical_probability: np.ndarray | None) -> dict:
+def decide(
+    parts: Parts,
+    outputs: Outputs,
+    ood: dict,
+    clinical_probability: np.ndarray | None,
+    other_views: list[np.ndarray],
+) -> dict:
     """The manifest's decision block, chosen on validation: the page's advice tiers (scored before the class
     offsets, where there are any; rates also on the held-out source), per photo type too where the model tells
-    them apart, with class offsets of a photo type's own where they pass their rule, the photo-check limits and
-    the OOD threshold."""
+    them apart, with class offsets of a photo type's own and test-time augmentation for a photo type where they
+    pass their rules (``other_views``: the validation probabilities of each view after the first), the
+    photo-check limits and the OOD threshold."""
     validation = parts.validation
     extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
     referral = referral_rule(outputs.class_offsets, outputs.temperature_after_offsets)
@@ -450,6 +465,13 @@ def decide(parts: Parts, outputs: Outputs, ood: dict, clinical_probability: np.n
     decision = advice_decision(validation.labels, outputs.validation, domains, referral, routed, extra)
     if own:
         decision["offsets_by_photo_type"] = own
+    views = (
+        None
+        if routed is None
+        else views_by_photo_type(validation.labels, outputs.validation, other_views, decision, routed)
+    )
+    if views:
+        decision["test_time_augmentation"] = views
     decision["image_checks"] = image_check_thresholds(validation.images)
     decision["ood"] = ood
     if clinical_probability is not None:
@@ -483,9 +505,7 @@ def write_model_folder(
     save_tfjs(exported_model, folder, plan.quantization)
     reloaded = load_tfjs(folder)
     reloaded_outputs = predict(reloaded, parts.test.images)
-    named = outputs_by_name(reloaded.output_names, reloaded_outputs)
-    judgement = judge(parts.test.images.astype(np.float32), named, decision)
-    exported = shown_probabilities(named.probabilities, decision, judgement.photo_types)
+    named, judgement, exported = page_view(reloaded, parts.test.images.astype(np.float32), decision)
     scores = named.ood_scores
     metrics["export"] = {
         "quantization": plan.quantization,
@@ -498,11 +518,9 @@ def write_model_folder(
     metrics["export"]["test_exported"] = headline(metrics["test"])
     evaluated = {"test": (parts.test, scores)}
     if parts.cross_source is not None:
-        cross = outputs_by_name(reloaded.output_names, predict(reloaded, parts.cross_source.images))
+        cross, _, shown = page_view(reloaded, parts.cross_source.images.astype(np.float32), decision)
         evaluated["cross_source"] = (parts.cross_source, cross.ood_scores)
-        if "offsets_by_photo_type" in decision:
-            kinds = judge(parts.cross_source.images.astype(np.float32), cross, decision).photo_types
-            shown = shown_probabilities(cross.probabilities, decision, kinds)
+        if not np.array_equal(shown, cross.probabilities):
             metrics["cross_source"] |= part_metrics(parts.cross_source, shown)
     metrics["ood"] = {
         "threshold": decision["ood"]["threshold"],

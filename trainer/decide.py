@@ -1,7 +1,8 @@
 """``trainer decide``: choose an exported model's advice again, on its own validation split, without retraining.
 
-The advice tiers (overall and per photo type) and the class offsets of a photo type's own
-(``trainer.photo_type_offsets``) are chosen as ``trainer build`` chooses them today, on the outputs of the
+The advice tiers (overall and per photo type), the class offsets of a photo type's own
+(``trainer.photo_type_offsets``) and the test-time augmentation by photo type (``trainer.test_time_augmentation``)
+are chosen as ``trainer build`` chooses them today, on the outputs of the
 exported model itself, so a model built before a change to the decision rules gets them; with per-class offsets
 in its calibration facts, the tiers score the probabilities before the offsets (``decision.referral``). The OOD
 threshold, the photo-type rule and the photo checks stay as built. The test part's advice rates and the metrics
@@ -30,6 +31,7 @@ from trainer.photo_type import photo_types
 from trainer.photo_type_offsets import offsets_by_photo_type
 from trainer.predict import ExportedModel, ModelFolderError
 from trainer.report import REPORT_FOLDER, plot_confusion_matrix, plot_roc_curves, render_html
+from trainer.test_time_augmentation import VIEWS, other_view_probabilities, views_by_photo_type
 
 METRICS_FILE = "metrics.json"
 KEPT_AS_BUILT = ("image_checks", "ood", "photo_type")  # fitted on training images, or chosen beside the model
@@ -52,6 +54,12 @@ def chosen_decision(model: ExportedModel, parts: Parts) -> dict:
     decision = advice_decision(validation.labels, outputs.probabilities, validation.domains(), referral, routed)
     if own:
         decision["offsets_by_photo_type"] = own
+    if routed is not None:
+        inputs = validation.images.astype(np.float32)
+        others = other_view_probabilities(model.predict_arrays, inputs, VIEWS[1:])
+        views = views_by_photo_type(validation.labels, outputs.probabilities, others, decision, routed)
+        if views:
+            decision["test_time_augmentation"] = views
     return decision | {key: built[key] for key in KEPT_AS_BUILT if key in built}
 
 

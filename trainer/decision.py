@@ -25,8 +25,10 @@ type, but they rank cancers below other lesions worse than the calibrated probab
 
 Where the build kept class offsets of a photo type's own (``trainer.photo_type_offsets``), the probabilities
 shown for a photo the model routes to that type are the ones before the shared offsets, adjusted by that type's
-offsets and temperature (``shown_probabilities``), and the lesion type named is their top one; the advice (tiers
-and the unsure rule) is decided on the model's own probabilities, as without them.
+offsets and temperature (``shown_probabilities``), and the lesion type named is their top one. Where it kept
+test-time augmentation for a photo type (``trainer.test_time_augmentation``), the probabilities shown for a photo
+routed to that type are the mean of those of the photo and of its mirror image. The advice (tiers and the unsure
+rule) is decided on the model's own probabilities of the photo itself, as without either.
 
 ``not-judged`` replaces the tier when the photo checks (or the out-of-distribution score) say the model
 cannot judge the photo. ``static/js/decision.js`` applies the same rule in the browser.
@@ -122,14 +124,40 @@ def adjusted_probabilities(log_probabilities: np.ndarray, offsets: np.ndarray, t
     return z / z.sum(axis=-1, keepdims=True)
 
 
-def shown_probabilities(probabilities: np.ndarray, decision: dict, photo_types: Sequence[str] | None) -> np.ndarray:
+def shown_probabilities(
+    probabilities: np.ndarray,
+    decision: dict,
+    photo_types: Sequence[str] | None,
+    other_views: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
     """The probabilities the page shows (N, 7): the model's own, except for photos of a type (``photo_types``:
     one per photo, or None) with offsets of its own in the decision's ``offsets_by_photo_type``: for those, the
-    :func:`referral_probabilities` adjusted by that type's class offsets and temperature."""
+    :func:`referral_probabilities` adjusted by that type's class offsets and temperature. For photos of a type in
+    the decision's ``test_time_augmentation``, the mean of those shown probabilities over the photo
+    (``probabilities``) and its other views (``other_views``: the model's probabilities for each view after the
+    first, ``trainer.test_time_augmentation.view_inputs``)."""
+    shown = _shown_for_one_view(probabilities, decision, photo_types)
+    rule = decision.get("test_time_augmentation")
+    if not rule or photo_types is None:
+        return shown
+    averaged = np.isin(np.asarray(photo_types), list(rule["photo_types"]))
+    if not averaged.any():
+        return shown
+    if other_views is None or len(other_views) != len(rule["views"]) - 1:
+        raise ValueError(
+            f"the decision averages {len(rule['views'])} views of {sorted(rule['photo_types'])} photos: pass the "
+            "model's probabilities for each view after the first"
+        )
+    views = [shown, *(_shown_for_one_view(view, decision, photo_types) for view in other_views)]
+    shown[averaged] = np.mean(views, axis=0)[averaged]
+    return shown
+
+
+def _shown_for_one_view(probabilities: np.ndarray, decision: dict, photo_types: Sequence[str] | None) -> np.ndarray:
     p = np.asarray(probabilities, dtype=np.float64)
     own = decision.get("offsets_by_photo_type") or {}
     if photo_types is None or not own:
-        return p
+        return p.copy()
     shown = p.copy()
     kinds = np.asarray(photo_types)
     for kind, rule in own.items():

@@ -224,6 +224,16 @@ def metric_definitions(manifest: dict, metrics: dict) -> list[Block]:
             f"with the shared offsets, {fraction(scores['own_offsets'])} with these (fitted on half of their "
             f"lesions, {rule['cross_fitted_gain']:+.3f} on the other half). The advice does not use them."
         )
+    for kind, rule in ((decision.get("test_time_augmentation") or {}).get("photo_types") or {}).items():
+        scores, aucs = rule["validation_balanced_accuracy"], rule["validation_macro_auc"]
+        views = len(decision["test_time_augmentation"]["views"])
+        items.append(
+            f"Test-time augmentation for {kind} photos: for photos the model routes to {kind}, the probabilities "
+            f"shown are the mean over {views} views (the photo and its mirror image); on the "
+            f"{rule['validation_photos']} validation photos routed there, balanced accuracy "
+            f"{fraction(scores['one view'])} with one view, {fraction(scores['views'])} with the mean; macro AUC "
+            f"{fraction(aucs['one view'])} and {fraction(aucs['views'])}. The advice scores the photo itself."
+        )
     if "image_checks" in decision:
         items.append(f"Photo checks: {decision['image_checks']['rule']}.")
     return [{"text": "Thresholds were chosen on the validation split, never on the test split."}, {"list": items}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -15,6 +15,10 @@ from trainer.models.heads import PROBABILITIES_OUTPUT
 from trainer.ood import OOD_OUTPUT, is_out_of_distribution
 from trainer.photo_type import PHOTO_TYPE_OUTPUT, photo_types
 from trainer.preprocess import PREPROCESSING_SPEC, preprocess_file
+from trainer.test_time_augmentation import decision_views, other_view_probabilities
+
+if TYPE_CHECKING:
+    from trainer.keras_backend import keras
 
 
 class ModelFolderError(ValueError):
@@ -81,6 +85,26 @@ class PageView(NamedTuple):
     shown: np.ndarray  # (N, 7)
 
 
+def model_outputs(model: keras.Model, inputs: np.ndarray, batch_size: int = 64) -> ModelOutputs:
+    """An exported ``model``'s outputs for inputs (N, 75, 100, 3)."""
+    return outputs_by_name(
+        model.output_names, model.predict(inputs.astype(np.float32), batch_size=batch_size, verbose=0)
+    )
+
+
+def page_view(model: keras.Model, inputs: np.ndarray, decision: dict) -> PageView:
+    """What the page makes of float32 inputs (N, 75, 100, 3) under ``decision`` with an exported ``model``: its
+    outputs for the photos, the judgement and the probabilities shown (``trainer.decision.shown_probabilities``,
+    over the decision's views where it has test-time augmentation)."""
+    outputs = model_outputs(model, inputs)
+    judgement = judge(inputs, outputs, decision)
+    views = decision_views(decision)
+    others = other_view_probabilities(lambda batch: model_outputs(model, batch).probabilities, inputs, views)
+    return PageView(
+        outputs, judgement, shown_probabilities(outputs.probabilities, decision, judgement.photo_types, others)
+    )
+
+
 class ExportedModel:
     """An exported model folder loaded for inference: probabilities, and the OOD score and photo type where
     it has those outputs."""
@@ -96,16 +120,12 @@ class ExportedModel:
 
     def predict_outputs(self, inputs: np.ndarray, batch_size: int = 64) -> ModelOutputs:
         """The model's outputs for float32 inputs (N, 75, 100, 3)."""
-        outputs = self.model.predict(inputs.astype(np.float32), batch_size=batch_size, verbose=0)
-        return outputs_by_name(self.model.output_names, outputs)
+        return model_outputs(self.model, inputs, batch_size)
 
     def page_view(self, inputs: np.ndarray, decision: dict | None = None) -> PageView:
-        """What the page makes of float32 inputs under ``decision`` (default: the manifest's): the model's outputs,
-        its judgement and the probabilities it shows (``trainer.decision.shown_probabilities``)."""
+        """:func:`page_view` under ``decision`` (default: the manifest's)."""
         decision = self.manifest.get("decision", {}) if decision is None else decision
-        outputs = self.predict_outputs(inputs)
-        judgement = judge(inputs, outputs, decision)
-        return PageView(outputs, judgement, shown_probabilities(outputs.probabilities, decision, judgement.photo_types))
+        return page_view(self.model, inputs.astype(np.float32), decision)
 
     def predict_arrays(self, inputs: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Probabilities (N, 7) for preprocessed float32 inputs (N, 75, 100, 3)."""

@@ -5,6 +5,7 @@
  * Debug/test hook `window.lesionApp`: backend (TF.js backend name), inputSize ({width, height}),
  * readyMs (page start to model ready), and after each prediction lastInput (Float32Array,
  * height*width*3 RGB model input), lastProbabilities (number[], the model's, manifest class order),
+ * lastOtherViews (number[][], the model's for the photo's other views: model.js classify),
  * lastShownProbabilities (the ones shown: decision.js shownProbabilities),
  * lastOodScore (the model's out-of-distribution score, or null for a model without one),
  * lastCropBox ({x, y, width, height}), lastStatistics and lastWarnings (photo checks),
@@ -99,7 +100,7 @@ function sizeNotes(bitmap, size) {
 async function classifyBox(box, startedAt) {
   const { manifest, preprocessor, classifier } = await ready;
   const input = preprocessor.fromBitmap(current.bitmap, box);
-  const { probabilities, oodScore, clinicalProbability } = classifier.classify(input);
+  const { probabilities, otherViews, oodScore, clinicalProbability } = classifier.classify(input);
   const statistics = imageStatistics(input, preprocessor.width, preprocessor.height);
   const warnings = photoWarnings(statistics, manifest.decision?.image_checks);
   showPreview(input, preprocessor.width, preprocessor.height);
@@ -107,6 +108,7 @@ async function classifyBox(box, startedAt) {
     photoChecksFailed: warnings.length > 0,
     oodScore,
     clinicalProbability,
+    otherViews,
   });
   const shown = assessment?.probabilities ?? probabilities;
   renderResults(manifest.classes, shown, assessment, manifest.decision, warnings.length);
@@ -136,6 +138,7 @@ async function classifyBox(box, startedAt) {
   Object.assign(lesionApp, {
     lastInput: input,
     lastProbabilities: probabilities,
+    lastOtherViews: otherViews,
     lastShownProbabilities: shown,
     lastOodScore: oodScore,
     lastClinicalProbability: clinicalProbability,

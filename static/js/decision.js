@@ -14,8 +14,10 @@
  *   "dermoscopic"; the photo then gets its type's tiers from `tiers_by_photo_type`;
  * - shown probabilities: for a photo of a type with class offsets of its own
  *   (`offsets_by_photo_type`), the probabilities before the class offsets, adjusted by that type's
- *   offsets and temperature; the page shows them and names their top lesion type, while the advice
- *   (tiers and `uncertain`) is decided on the model's own probabilities, as without them.
+ *   offsets and temperature; for a photo of a type in `test_time_augmentation`, the mean of those
+ *   of the photo and of its other views (its mirror image); the page shows them and names their
+ *   top lesion type, while the advice (tiers and `uncertain`) is decided on the model's own
+ *   probabilities of the photo itself, as without them.
  */
 
 export const NOT_JUDGED = 'not-judged';
@@ -110,17 +112,16 @@ export function referralProbabilities(classes, probabilities, decision) {
 }
 
 /**
- * The probabilities the page shows (`trainer/decision.py: shown_probabilities`): the model's own,
- * except for a photo of a type with class offsets of its own in `offsets_by_photo_type`: then the
- * referral probabilities, their logs plus the type's class offsets, divided by its temperature,
- * softmax.
+ * One view's probabilities as the page shows them: the model's own, except for a photo of a type
+ * with class offsets of its own in `offsets_by_photo_type`: then the referral probabilities, their
+ * logs plus the type's class offsets, divided by its temperature, softmax.
  * @param {Array<{code: string}>} classes manifest order
  * @param {number[]} probabilities same order
  * @param {object} decision
  * @param {string | null} photoType
  * @returns {number[]}
  */
-export function shownProbabilities(classes, probabilities, decision, photoType) {
+function shownForOneView(classes, probabilities, decision, photoType) {
   const rule = photoType ? decision.offsets_by_photo_type?.[photoType] : undefined;
   if (!rule) return probabilities;
   const before = referralProbabilities(classes, probabilities, decision);
@@ -135,13 +136,42 @@ export function shownProbabilities(classes, probabilities, decision, photoType) 
 }
 
 /**
+ * The probabilities the page shows (`trainer/decision.py: shown_probabilities`): those of the
+ * photo itself (`shownForOneView`), or for a photo of a type in `test_time_augmentation`, their
+ * mean over the photo and its other views.
+ * @param {Array<{code: string}>} classes manifest order
+ * @param {number[]} probabilities same order
+ * @param {object} decision
+ * @param {string | null} photoType
+ * @param {number[][]} [otherViews] the model's probabilities for each view after the photo itself
+ * @returns {number[]}
+ */
+export function shownProbabilities(classes, probabilities, decision, photoType, otherViews = []) {
+  const shown = shownForOneView(classes, probabilities, decision, photoType);
+  const rule = decision.test_time_augmentation;
+  if (!rule || !photoType || !(photoType in rule.photo_types)) return shown;
+  if (otherViews.length !== rule.views.length - 1) {
+    throw new Error(
+      `The model manifest averages ${rule.views.length} views of ${photoType} photos, ` +
+        `but ${otherViews.length + 1} were classified.`,
+    );
+  }
+  const views = [
+    shown,
+    ...otherViews.map((view) => shownForOneView(classes, view, decision, photoType)),
+  ];
+  return shown.map((_, i) => views.reduce((sum, view) => sum + view[i], 0) / views.length);
+}
+
+/**
  * @param {Array<{code: string}>} classes manifest order
  * @param {number[]} probabilities same order
  * @param {object} [decision] the manifest's `decision` block
  * @param {{photoChecksFailed?: boolean, outOfDistribution?: boolean, oodScore?: number | null,
- *   clinicalProbability?: number | null}} [photo] what the photo checks said, the model's
- *   out-of-distribution score (judged by `decision.ood.threshold`) or the verdict on it, and its
- *   photo-type output; a failed check or an unusual photo is not judged
+ *   clinicalProbability?: number | null, otherViews?: number[][]}} [photo] what the photo checks
+ *   said, the model's out-of-distribution score (judged by `decision.ood.threshold`) or the verdict
+ *   on it, its photo-type output and its other views' probabilities; a failed check or an unusual
+ *   photo is not judged
  * @returns {Assessment | null} null when the manifest has no decision rules
  */
 export function assess(classes, probabilities, decision, photo = {}) {
@@ -170,6 +200,12 @@ export function assess(classes, probabilities, decision, photo = {}) {
     uncertain,
     raisedByDoubt: judged && raisedTo !== undefined,
     photoType,
-    probabilities: shownProbabilities(classes, probabilities, decision, photoType),
+    probabilities: shownProbabilities(
+      classes,
+      probabilities,
+      decision,
+      photoType,
+      photo.otherViews,
+    ),
   };
 }

@@ -184,14 +184,16 @@ async function selectBackend() {
  * @property {number | null} oodScore the output the manifest's `decision.ood.output` names, null
  *   for a model without it
  * @property {number | null} clinicalProbability the output `decision.photo_type.output` names
+ * @property {number[][]} otherViews the class probabilities of each view after the photo itself
+ *   that the manifest's `decision.test_time_augmentation` asks for (its mirror image), none without
  */
 
 /**
  * @typedef {object} Classifier
  * @property {string} backend TF.js backend name ('wasm', 'cpu' or 'webgl')
- * @property {(input: Float32Array) => number[]} predict class probabilities, manifest order
  * @property {(input: Float32Array) => Classification} classify the probabilities and, for a model
- *   with those outputs, its out-of-distribution score and probability of a clinical close-up
+ *   with those outputs, its out-of-distribution score and probability of a clinical close-up, all of
+ *   the photo itself, with the probabilities of its other views (one batch with the photo)
  * @property {object} model the TF.js LayersModel (its first output: class probabilities)
  */
 
@@ -229,27 +231,35 @@ export async function loadClassifier(manifest, inputSize) {
     );
   }
 
+  const views = manifest.decision?.test_time_augmentation?.views ?? [{ flip_axes: [] }];
+  const classes = manifest.classes.length;
+
   /**
    * @param {Float32Array} input height * width * 3 RGB values
    * @returns {Classification}
    */
   function classify(input) {
     return tf.tidy(() => {
-      const batch = tf.tensor4d(input, [1, height, width, 3], 'float32');
+      const photo = tf.tensor4d(input, [1, height, width, 3], 'float32');
+      const batch = tf.concat(
+        views.map((view) => (view.flip_axes.length ? tf.reverse(photo, view.flip_axes) : photo)),
+      );
       const outputs = [model.predict(batch)].flat();
       const named = new Map(model.outputNames.map((name, i) => [name, outputs[i]]));
       const first = (name) => (named.has(name) ? named.get(name).dataSync()[0] : null);
+      const all = outputs[0].dataSync();
+      const viewProbabilities = views.map((_, i) =>
+        Array.from(all.subarray(i * classes, (i + 1) * classes)),
+      );
       return {
-        probabilities: Array.from(outputs[0].dataSync()),
+        probabilities: viewProbabilities[0],
+        otherViews: viewProbabilities.slice(1),
         oodScore: first(manifest.decision?.ood?.output),
         clinicalProbability: first(manifest.decision?.photo_type?.output),
       };
     });
   }
 
-  /** @param {Float32Array} input @returns {number[]} */
-  const predict = (input) => classify(input).probabilities;
-
   classify(new Float32Array(height * width * 3)); // warm-up: the first call compiles kernels
-  return { backend, predict, classify, model };
+  return { backend, classify, model };
 }
