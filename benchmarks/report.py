@@ -170,8 +170,9 @@ def render(context: dict) -> str:
         "Absolute figures are noisy; the models are measured in the same rounds, alternating, so "
         "the ratios hold better than the absolute values.",
         f"- Browser figures: {context['rounds']} round(s); each cell is median (min–max) over the rounds "
-        "of the per-round value. Inference: one photo, i.e. a batch of the views the page runs the model on "
-        "(the manifest's `decision.test_time_augmentation`: the photo and its mirror image; 1 without it), "
+        "of the per-round value. Inference: one photo as the page runs it, of a type whose views the manifest's "
+        "`decision.test_time_augmentation` averages: the photo, then the batch of its other views (its mirror "
+        "image); a photo of another type, or a model without views, runs the photo alone, "
         f"random input, up to {context['iterations']} "
         "timed calls after 2 warm-up calls (fewer for slow backends, time-bounded), median and p95 "
         "per round. Photo → result: the page's own clock from the file input's change event to "

@@ -159,7 +159,10 @@ def test_views_are_chosen_again_and_the_metrics_and_the_page_view_average_them(
     expected = np.where(averaged[:, None], np.mean(each_view, axis=0), one_view)
     shown = model.page_view(inputs).shown
     assert averaged.any() and shown == pytest.approx(expected, abs=1e-6)
-    assert not np.allclose(shown[averaged], one_view[averaged])
+    # The tiny model is nearly flip-invariant (its views differ by ~1e-7): the averaged rows differ from the
+    # photo's own bitwise, the others are bitwise its own.
+    assert not np.array_equal(shown[averaged], one_view[averaged])
+    assert np.array_equal(shown[~averaged], one_view[~averaged])
     metrics = json.loads((model_folder / "report" / "metrics.json").read_text())
     assert metrics["test"]["balanced_accuracy"] == pytest.approx(balanced_accuracy(test.labels, shown.argmax(axis=1)))
     assert metrics["test"]["ece"] == pytest.approx(expected_calibration_error(test.labels, shown))

@@ -11,7 +11,7 @@ import pytest
 from tests.test_decision import softmax
 from tests.test_photo_type_offsets import OFFSETS_BY_CODE
 from trainer.calibration import balanced_accuracy
-from trainer.decision import shown_probabilities
+from trainer.decision import averaged_photos, shown_probabilities
 from trainer.info import NUM_CLASSES
 from trainer.test_time_augmentation import (
     MIN_VIEW_GAIN,
@@ -44,6 +44,29 @@ def test_the_views_are_the_photo_and_its_mirror_image_left_to_right():
     assert decision_views({}) == [] and decision_views({"test_time_augmentation": {"views": list(VIEWS)}}) == [VIEWS[1]]
     seen = other_view_probabilities(lambda batch: batch[:, 0, :NUM_CLASSES, 0], inputs, VIEWS[1:])
     assert len(seen) == 1 and np.array_equal(seen[0], inputs[:, 0, -1 : -NUM_CLASSES - 1 : -1, 0])
+
+
+def test_other_views_are_run_only_for_the_photos_that_average_them():
+    _, photo, mirrored, kinds = two_view_validation(count=30)
+    decision = {"test_time_augmentation": {"views": list(VIEWS), "photo_types": {"dermoscopic": {}}}}
+    averaged = averaged_photos(decision, kinds)
+    assert np.array_equal(averaged, kinds == "dermoscopic")
+    inputs = np.arange(len(photo), dtype=np.float32)[:, None, None, None] * np.ones((1, 2, 3, 3), np.float32)
+    batches = []
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        batches.append(len(batch))
+        return mirrored[batch[:, 0, 0, 0].astype(int)]
+
+    seen = other_view_probabilities(predict, inputs, VIEWS[1:], averaged)
+    assert batches == [averaged.sum()]
+    assert np.array_equal(seen[0][averaged], mirrored[averaged]) and np.isnan(seen[0][~averaged]).all()
+    assert np.array_equal(
+        shown_probabilities(photo, decision, kinds, seen), shown_probabilities(photo, decision, kinds, [mirrored])
+    )
+    assert other_view_probabilities(predict, inputs, VIEWS[1:], np.zeros(len(photo), bool))[0].shape == photo.shape
+    assert batches == [averaged.sum()]  # no photo of a kept type: the model is not run
+    assert not averaged_photos({}, kinds).any() and len(averaged_photos(decision, None)) == 0
 
 
 def test_a_type_that_gains_by_the_mean_of_its_views_keeps_them_and_the_other_type_does_not():

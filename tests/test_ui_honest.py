@@ -33,6 +33,7 @@ from trainer.decision import (
     tiers_by_photo_type,
 )
 from trainer.image_checks import flags
+from trainer.photo_type import photo_types
 from trainer.predict import ExportedModel
 from trainer.preprocess import preprocess_array, preprocess_file
 from trainer.test_time_augmentation import VIEWS
@@ -382,9 +383,10 @@ def test_decision_js_averages_the_views_that_trainer_decision_averages(site):
     assert "averages 2 views of clinical photos" in said["refusal"]
 
 
-def test_the_page_classifies_the_photo_and_its_mirror_image_in_one_batch(site, photo):
+def test_the_page_classifies_the_mirror_image_only_for_a_type_that_averages_the_views(site, photo):
     """With test-time augmentation for the photo's type, the page runs the model on the photo and on its mirror
-    image as Python does, and lists the mean of their probabilities."""
+    image as Python does, and lists the mean of their probabilities; for a photo of another type, on the photo
+    alone."""
     if "photo_type" not in site.original["decision"]:
         pytest.skip("the served model has no photo-type output")
     page = site.page
@@ -408,6 +410,20 @@ def test_the_page_classifies_the_photo_and_its_mirror_image_in_one_batch(site, p
     assert shown == pytest.approx(np.mean(expected_views, axis=0).tolist(), abs=1e-4)
     listed = page.eval_on_selector_all("#result-list li", "rows => rows.map(r => Number(r.dataset.probability))")
     assert sorted(listed, reverse=True) == pytest.approx(sorted(shown, reverse=True), abs=1e-6)
+
+    # Views kept only for the other photo type: the model runs on the photo alone, which shows its own.
+    routed = str(photo_types(np.array([page.evaluate("window.lesionApp.lastClinicalProbability")]))[0])
+    other_type = ({"clinical", "dermoscopic"} - {routed}).pop()
+
+    def views_for_the_other_type(m):
+        views_for_every_type(m)
+        m["decision"]["test_time_augmentation"]["photo_types"] = {other_type: {}}
+
+    site.use_manifest(views_for_the_other_type)
+    assert classify_file(page, photo) is not None
+    assert page.evaluate("window.lesionApp.lastOtherViews") == []
+    own = page.evaluate("window.lesionApp.lastShownProbabilities")
+    assert own == pytest.approx(expected_views[0].tolist(), abs=1e-4)
 
 
 def test_each_tier_says_what_to_do_and_only_the_lowest_says_nothing_points_to_cancer(site, photo):

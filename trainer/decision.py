@@ -137,12 +137,10 @@ def shown_probabilities(
     (``probabilities``) and its other views (``other_views``: the model's probabilities for each view after the
     first, ``trainer.test_time_augmentation.view_inputs``)."""
     shown = _shown_for_one_view(probabilities, decision, photo_types)
-    rule = decision.get("test_time_augmentation")
-    if not rule or photo_types is None:
-        return shown
-    averaged = np.isin(np.asarray(photo_types), list(rule["photo_types"]))
+    averaged = averaged_photos(decision, photo_types)
     if not averaged.any():
         return shown
+    rule = decision["test_time_augmentation"]
     if other_views is None or len(other_views) != len(rule["views"]) - 1:
         raise ValueError(
             f"the decision averages {len(rule['views'])} views of {sorted(rule['photo_types'])} photos: pass the "
@@ -153,14 +151,24 @@ def shown_probabilities(
     return shown
 
 
+def averaged_photos(decision: dict, photo_types: Sequence[str] | None) -> np.ndarray:
+    """Which photos (``photo_types``: one per photo, or None) the decision's ``test_time_augmentation`` shows the
+    mean over views for: those routed to one of its photo types (an empty mask without photo types)."""
+    if photo_types is None:
+        return np.zeros(0, dtype=bool)
+    rule = decision.get("test_time_augmentation")
+    if not rule:
+        return np.zeros(len(photo_types), dtype=bool)
+    return np.isin(np.asarray(photo_types), list(rule["photo_types"]))
+
+
 def _shown_for_one_view(probabilities: np.ndarray, decision: dict, photo_types: Sequence[str] | None) -> np.ndarray:
     p = np.asarray(probabilities, dtype=np.float64)
-    own = decision.get("offsets_by_photo_type") or {}
-    if photo_types is None or not own:
-        return p.copy()
     shown = p.copy()
+    if photo_types is None:
+        return shown
     kinds = np.asarray(photo_types)
-    for kind, rule in own.items():
+    for kind, rule in (decision.get("offsets_by_photo_type") or {}).items():
         mine = kinds == kind
         if mine.any():
             log_before = np.log(np.clip(referral_probabilities(p[mine], decision), 1e-12, 1.0))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from trainer.decision import shown_probabilities, tiers_for
+from trainer.decision import averaged_photos, shown_probabilities, tiers_for
 from trainer.export import MANIFEST_FILE, load_tfjs
 from trainer.image_checks import flags
 from trainer.models.heads import PROBABILITIES_OUTPUT
@@ -95,11 +95,18 @@ def model_outputs(model: keras.Model, inputs: np.ndarray, batch_size: int = 64) 
 def page_view(model: keras.Model, inputs: np.ndarray, decision: dict) -> PageView:
     """What the page makes of float32 inputs (N, 75, 100, 3) under ``decision`` with an exported ``model``: its
     outputs for the photos, the judgement and the probabilities shown (``trainer.decision.shown_probabilities``,
-    over the decision's views where it has test-time augmentation)."""
+    over the decision's views for the photos routed to a type it keeps them for: the model runs on those photos'
+    other views alone, as the page does)."""
     outputs = model_outputs(model, inputs)
     judgement = judge(inputs, outputs, decision)
-    views = decision_views(decision)
-    others = other_view_probabilities(lambda batch: model_outputs(model, batch).probabilities, inputs, views)
+    averaged = averaged_photos(decision, judgement.photo_types)
+    others = (
+        other_view_probabilities(
+            lambda batch: model_outputs(model, batch).probabilities, inputs, decision_views(decision), averaged
+        )
+        if averaged.any()
+        else None
+    )
     return PageView(
         outputs, judgement, shown_probabilities(outputs.probabilities, decision, judgement.photo_types, others)
     )

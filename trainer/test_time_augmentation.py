@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from trainer.decision import shown_probabilities
+from trainer.info import NUM_CLASSES
 from trainer.metrics import classification_metrics, masks_by_value
 from trainer.photo_type_offsets import MIN_TYPE_PHOTOS
 
@@ -42,10 +43,22 @@ def decision_views(decision: dict) -> list[dict]:
 
 
 def other_view_probabilities(
-    predict: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray, views: Sequence[dict]
+    predict: Callable[[np.ndarray], np.ndarray],
+    inputs: np.ndarray,
+    views: Sequence[dict],
+    only: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """The model's probabilities (``predict``: inputs to (N, 7)) for each of ``views`` of ``inputs``."""
-    return [predict(view) for view in view_inputs(inputs, views)]
+    """The model's probabilities (``predict``: inputs to (N, 7)) for each of ``views`` of ``inputs``; with ``only``
+    (a mask of the photos), the model runs on those photos' views alone and the other rows are NaN."""
+    if only is None:
+        return [predict(view) for view in view_inputs(inputs, views)]
+    results = []
+    for view in view_inputs(inputs[only], views):
+        probabilities = np.full((len(inputs), NUM_CLASSES), np.nan)
+        if len(view):
+            probabilities[only] = predict(view)
+        results.append(probabilities)
+    return results
 
 
 def views_by_photo_type(

@@ -13,6 +13,7 @@
  * Measurement hook: `?backend=wasm|cpu|webgl` in the page URL forces a TF.js backend.
  */
 
+import { photoTypeOf } from './decision.js';
 import './layers.js';
 
 /** Where the model and its manifest are served. */
@@ -185,7 +186,8 @@ async function selectBackend() {
  *   for a model without it
  * @property {number | null} clinicalProbability the output `decision.photo_type.output` names
  * @property {number[][]} otherViews the class probabilities of each view after the photo itself
- *   that the manifest's `decision.test_time_augmentation` asks for (its mirror image), none without
+ *   (its mirror image) where the manifest's `decision.test_time_augmentation` averages them for the
+ *   photo's type; none otherwise
  */
 
 /**
@@ -193,7 +195,7 @@ async function selectBackend() {
  * @property {string} backend TF.js backend name ('wasm', 'cpu' or 'webgl')
  * @property {(input: Float32Array) => Classification} classify the probabilities and, for a model
  *   with those outputs, its out-of-distribution score and probability of a clinical close-up, all of
- *   the photo itself, with the probabilities of its other views (one batch with the photo)
+ *   the photo itself, with the probabilities of its other views where its type averages them
  * @property {object} model the TF.js LayersModel (its first output: class probabilities)
  */
 
@@ -231,35 +233,53 @@ export async function loadClassifier(manifest, inputSize) {
     );
   }
 
-  const views = manifest.decision?.test_time_augmentation?.views ?? [{ flip_axes: [] }];
+  const decision = manifest.decision ?? {};
+  const averaging = decision.test_time_augmentation;
+  const otherViews = averaging?.views.slice(1) ?? [];
   const classes = manifest.classes.length;
 
   /**
+   * The class probabilities of each view after the photo itself, in one batch.
+   * @param {tf.Tensor4D} photo
+   * @returns {number[][]}
+   */
+  function otherViewProbabilities(photo) {
+    const batch = tf.concat(
+      otherViews.map((view) => (view.flip_axes.length ? tf.reverse(photo, view.flip_axes) : photo)),
+    );
+    const all = [model.predict(batch)].flat()[0].dataSync();
+    return otherViews.map((_, i) => Array.from(all.subarray(i * classes, (i + 1) * classes)));
+  }
+
+  /**
+   * The photo first; its other views only when the photo type the model says it got is one that
+   * `decision.test_time_augmentation` averages (decision.js: shownProbabilities).
    * @param {Float32Array} input height * width * 3 RGB values
    * @returns {Classification}
    */
   function classify(input) {
     return tf.tidy(() => {
       const photo = tf.tensor4d(input, [1, height, width, 3], 'float32');
-      const batch = tf.concat(
-        views.map((view) => (view.flip_axes.length ? tf.reverse(photo, view.flip_axes) : photo)),
-      );
-      const outputs = [model.predict(batch)].flat();
+      const outputs = [model.predict(photo)].flat();
       const named = new Map(model.outputNames.map((name, i) => [name, outputs[i]]));
       const first = (name) => (named.has(name) ? named.get(name).dataSync()[0] : null);
-      const all = outputs[0].dataSync();
-      const viewProbabilities = views.map((_, i) =>
-        Array.from(all.subarray(i * classes, (i + 1) * classes)),
-      );
+      const clinicalProbability = first(decision.photo_type?.output);
+      const photoType = photoTypeOf(decision, clinicalProbability);
+      const averaged =
+        otherViews.length > 0 && photoType !== null && photoType in averaging.photo_types;
       return {
-        probabilities: viewProbabilities[0],
-        otherViews: viewProbabilities.slice(1),
-        oodScore: first(manifest.decision?.ood?.output),
-        clinicalProbability: first(manifest.decision?.photo_type?.output),
+        probabilities: Array.from(outputs[0].dataSync()),
+        otherViews: averaged ? otherViewProbabilities(photo) : [],
+        oodScore: first(decision.ood?.output),
+        clinicalProbability,
       };
     });
   }
 
-  classify(new Float32Array(height * width * 3)); // warm-up: the first call compiles kernels
+  // Warm-up: the first call of each batch size compiles kernels.
+  const blank = new Float32Array(height * width * 3);
+  classify(blank);
+  if (otherViews.length)
+    tf.tidy(() => otherViewProbabilities(tf.tensor4d(blank, [1, height, width, 3])));
   return { backend, classify, model };
 }
