@@ -8,7 +8,7 @@ import pytest
 
 from tests.image_factory import write_milk_layout
 from trainer import metrics as metrics_module
-from trainer.build import BuildPlan, build
+from trainer.build import BuildPlan, build, split_of
 from trainer.recipe import recipe_for, with_overrides
 
 pytestmark = pytest.mark.slow
@@ -65,6 +65,9 @@ def test_a_held_out_source_is_never_trained_on_and_reported_apart(ham_layout, mi
     assert metrics["cross_source"]["n"] == sum(metrics["split"]["counts"]["cross_source"].values())
     trained_on = {k for part in ("train", "validation", "test") for k in metrics["split"]["images_by_type"][part]}
     assert trained_on == {"ham10000 dermoscopic"}
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    parts = split_of(manifest, (ham_layout, milk_layout))[2]  # as trainer decide and the benchmarks rebuild it
+    assert parts.cross_source is not None and len(parts.cross_source.labels) == metrics["cross_source"]["n"]
 
 
 def test_an_unknown_held_out_source_is_refused_with_the_known_ones(ham_layout, milk_layout, tmp_path):

@@ -114,6 +114,7 @@ class Parts:
     cross_source: LabelledImages | None
     split: Split
     labels: np.ndarray  # of the images the split indexes
+    holdout_source: str | None = None  # the source ``cross_source`` holds
 
 
 @dataclass
@@ -201,6 +202,7 @@ def split_data(plan: BuildPlan, data: LabelledImages) -> Parts:
         cross_source,
         split,
         data.labels,
+        plan.holdout_source,
     )
 
 
@@ -210,9 +212,16 @@ class SplitMismatchError(ValueError):
 
 def split_of(manifest: dict, data: tuple[Path, ...]) -> tuple[BuildPlan, LabelledImages, Parts]:
     """The build plan, images and split a model was built with, recomputed from its ``--data`` folders and its
-    manifest's split facts; raises :class:`SplitMismatchError` when they give other counts than it records."""
+    manifest's split facts (with the source it held out); raises :class:`SplitMismatchError` when they give other
+    counts than it records."""
     recorded = manifest["training_data"]["split"]
-    plan = BuildPlan(data=tuple(data), out=Path(), split=recorded["kind"], seed=recorded["seed"])
+    plan = BuildPlan(
+        data=tuple(data),
+        out=Path(),
+        split=recorded["kind"],
+        seed=recorded["seed"],
+        holdout_source=recorded.get("holdout_source"),
+    )
     images = load_data(plan)
     parts = split_data(plan, images)
     again = _split_summary(parts)
@@ -409,6 +418,7 @@ def _split_summary(parts: Parts) -> dict:
     summary = parts.split.summary(parts.labels)
     if parts.cross_source is not None:
         summary["counts"]["cross_source"] = parts.cross_source.class_counts()
+        summary["holdout_source"] = parts.holdout_source
     by_type = {
         name: dict(zip(*np.unique(images.domains(), return_counts=True)))
         for name, images in (("train", parts.train), ("validation", parts.validation), ("test", parts.test))
