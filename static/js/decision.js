@@ -136,6 +136,18 @@ function shownForOneView(classes, probabilities, decision, photoType) {
 }
 
 /**
+ * Whether the decision's `test_time_augmentation` shows a photo of this type the mean over its
+ * views (`trainer/decision.py: averaged_photos`).
+ * @param {object} decision
+ * @param {string | null} photoType
+ * @returns {boolean}
+ */
+export function averagesViews(decision, photoType) {
+  const rule = decision.test_time_augmentation;
+  return Boolean(rule && photoType && photoType in rule.photo_types);
+}
+
+/**
  * The probabilities the page shows (`trainer/decision.py: shown_probabilities`): those of the
  * photo itself (`shownForOneView`), or for a photo of a type in `test_time_augmentation`, their
  * mean over the photo and its other views.
@@ -148,8 +160,8 @@ function shownForOneView(classes, probabilities, decision, photoType) {
  */
 export function shownProbabilities(classes, probabilities, decision, photoType, otherViews = []) {
   const shown = shownForOneView(classes, probabilities, decision, photoType);
+  if (!averagesViews(decision, photoType)) return shown;
   const rule = decision.test_time_augmentation;
-  if (!rule || !photoType || !(photoType in rule.photo_types)) return shown;
   if (otherViews.length !== rule.views.length - 1) {
     throw new Error(
       `The model manifest averages ${rule.views.length} views of ${photoType} photos, ` +

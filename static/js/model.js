@@ -13,7 +13,7 @@
  * Measurement hook: `?backend=wasm|cpu|webgl` in the page URL forces a TF.js backend.
  */
 
-import { photoTypeOf } from './decision.js';
+import { averagesViews, photoTypeOf } from './decision.js';
 import './layers.js';
 
 /** Where the model and its manifest are served. */
@@ -234,8 +234,7 @@ export async function loadClassifier(manifest, inputSize) {
   }
 
   const decision = manifest.decision ?? {};
-  const averaging = decision.test_time_augmentation;
-  const otherViews = averaging?.views.slice(1) ?? [];
+  const otherViews = decision.test_time_augmentation?.views.slice(1) ?? [];
   const classes = manifest.classes.length;
 
   /**
@@ -264,9 +263,9 @@ export async function loadClassifier(manifest, inputSize) {
       const named = new Map(model.outputNames.map((name, i) => [name, outputs[i]]));
       const first = (name) => (named.has(name) ? named.get(name).dataSync()[0] : null);
       const clinicalProbability = first(decision.photo_type?.output);
-      const photoType = photoTypeOf(decision, clinicalProbability);
       const averaged =
-        otherViews.length > 0 && photoType !== null && photoType in averaging.photo_types;
+        otherViews.length > 0 &&
+        averagesViews(decision, photoTypeOf(decision, clinicalProbability));
       return {
         probabilities: Array.from(outputs[0].dataSync()),
         otherViews: averaged ? otherViewProbabilities(photo) : [],
