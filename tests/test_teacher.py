@@ -120,7 +120,7 @@ def test_an_exported_model_teaches_its_probabilities_before_its_offsets(tiny_mod
     from trainer.decision import offset_referral, referral_probabilities
     from trainer.info import CLASS_CODES
     from trainer.predict import ExportedModel
-    from trainer.teach import teach_from_model
+    from trainer.teach import teach_from_models
 
     model_dir = tmp_path / "model"
     shutil.copytree(tiny_model, model_dir)
@@ -129,7 +129,7 @@ def test_an_exported_model_teaches_its_probabilities_before_its_offsets(tiny_mod
     manifest["metrics"]["calibration"] |= {"class_offsets": offsets, "temperature_after_offsets": 1.25}
     (model_dir / "manifest.json").write_text(json.dumps(manifest))
     out = tmp_path / "teacher"
-    facts = teach_from_model(BuildPlan(data=(ham_layout,), out=out), model_dir)
+    facts = teach_from_models(BuildPlan(data=(ham_layout,), out=out), [model_dir])
 
     parts = split_of(manifest, (ham_layout,))[2]
     train = parts.train
@@ -141,4 +141,31 @@ def test_an_exported_model_teaches_its_probabilities_before_its_offsets(tiny_mod
     assert not np.allclose(before_offsets, outputs, atol=1e-3)  # the offsets were undone, not ignored
 
     with pytest.raises(TeacherError, match="seed 0"):
-        teach_from_model(BuildPlan(data=(ham_layout,), out=tmp_path / "other", seed=1), model_dir)
+        teach_from_models(BuildPlan(data=(ham_layout,), out=tmp_path / "other", seed=1), [model_dir])
+
+
+def test_exported_models_teach_the_mean_of_their_log_probabilities(tiny_model, ham_layout, tmp_path):
+    from scipy.special import softmax
+
+    from trainer.build import BuildPlan, held_out_ids, split_of
+    from trainer.info import CLASS_CODES
+    from trainer.predict import ExportedModel
+    from trainer.teach import exported_log_probabilities, teach_from_models
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, offsets in ((first, (0.3, 0.2, -0.4, 0.9, 0.1, -0.8, 1.2)), (second, (0.0,) * 7)):
+        shutil.copytree(tiny_model, folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["metrics"]["calibration"] |= {"class_offsets": dict(zip(CLASS_CODES, offsets))}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "teacher"
+    facts = teach_from_models(BuildPlan(data=(ham_layout,), out=out), [first, second])
+
+    parts = split_of(manifest, (ham_layout,))[2]
+    train = parts.train
+    each = [exported_log_probabilities(ExportedModel(folder), train.images) for folder in (first, second)]
+    assert not np.allclose(each[0], each[1], atol=1e-3)  # the two teach different rows
+    expected = softmax(np.mean(each, axis=0) / facts["ensemble_temperature"], axis=1)
+    taught = teacher_probabilities(out, train.image_ids, held_out_ids(parts))
+    np.testing.assert_allclose(taught, expected, atol=1e-5)
+    assert [member["weights"] for member in facts["members"]] == [str(first), str(second)]

@@ -182,8 +182,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Average the calibrated probabilities of networks trained on the same split and cache them "
         "for every training image, with the teacher's validation scores, in a teacher folder. The networks are "
         "either builds of this project (--member), cross-fitted runs of scripts/gpu_teacher.py "
-        "(--cross-fitted), which trains on a GPU from the images that --pack writes, or one exported model "
-        "folder (--exported).",
+        "(--cross-fitted), which trains on a GPU from the images that --pack writes, or exported model "
+        "folders (--exported).",
     )
     add_split_arguments(teach)
     teach.add_argument("--out", type=Path, required=True, help="teacher folder (or, with --pack, pack folder)")
@@ -200,8 +200,9 @@ def make_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--exported",
         type=Path,
+        action="append",
         help="an exported model folder of this split: its probabilities before its class offsets, in-sample "
-        "(it trained on these images)",
+        "(it trained on these images), repeatable",
     )
     source.add_argument(
         "--pack",
@@ -323,7 +324,7 @@ def split_plan_from_args(args: argparse.Namespace):
 
 
 def run_teach(args: argparse.Namespace) -> int:
-    from trainer.teach import pack, teach, teach_cross_fitted, teach_from_model
+    from trainer.teach import pack, teach, teach_cross_fitted, teach_from_models
 
     plan = split_plan_from_args(args)
     if args.pack:
@@ -331,7 +332,7 @@ def run_teach(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: {counts} images for scripts/gpu_teacher.py or scripts/gpu_student.py")
         return 0
     if args.exported:
-        facts = teach_from_model(plan, args.exported)
+        facts = teach_from_models(plan, args.exported)
     elif args.cross_fitted:
         facts = teach_cross_fitted(plan, args.cross_fitted)
     else:

@@ -8,8 +8,8 @@ and ``--holdout-source``):
 - cross-fitted runs: ``logits.npz`` files of scripts/gpu_teacher.py, trained on a GPU from the pack that
   ``--pack`` writes (trainer/teacher_pack.py); each training image is labelled by networks that did not
   train on it;
-- an exported model folder of this split: its calibrated probabilities before its class offsets, on images
-  it trained on (born-again distillation, when the teacher that taught it is gone).
+- exported model folders of this split: their calibrated probabilities before their class offsets, on images
+  they trained on (born-again distillation, when the teacher that taught them is gone).
 
 Each member or run gets a temperature fitted on validation; the ensemble averages the calibrated
 log-probabilities and gets a temperature of its own, so the cached soft labels are calibrated probabilities.
@@ -125,31 +125,41 @@ def teach_cross_fitted(plan: BuildPlan, runs: list[Path]) -> dict:
     )
 
 
-def teach_from_model(plan: BuildPlan, model_dir: Path) -> dict:
-    """Like :func:`teach`, from one exported model folder built on this split: its temperature-calibrated
-    probabilities before its class offsets (undone as the advice's ``referral`` rule undoes them). It trained
-    on these images, so its soft labels are in-sample."""
-    model = ExportedModel(model_dir)
-    recorded = model.manifest["training_data"]["split"]
-    if (plan.split, plan.seed) != (recorded["kind"], recorded["seed"]) or any(
-        getattr(plan, flag) for flag in ("holdout_source", "limit", "max_per_class")
-    ):
-        raise TeacherError(
-            f"{model_dir} was built on the {recorded['kind']} split of seed {recorded['seed']} of all its --data "
-            "images: teach with that split"
-        )
-    parts = split_of(model.manifest, plan.data)[2]
+def exported_log_probabilities(model: ExportedModel, images: np.ndarray) -> np.ndarray:
+    """An exported model's log-probabilities before its class offsets (its advice's ``referral`` rule)."""
     decision = {"referral": offset_referral(model.manifest)}
+    probabilities = referral_probabilities(model.predict_arrays(images.astype(np.float32)), decision)
+    return np.log(np.clip(probabilities, 1e-12, 1.0))
 
-    def log_probabilities(images: np.ndarray) -> np.ndarray:
-        probabilities = referral_probabilities(model.predict_arrays(images.astype(np.float32)), decision)
-        return np.log(np.clip(probabilities, 1e-12, 1.0))
 
-    validation = log_probabilities(parts.validation.images)
-    validation_scores = scores(parts.validation.labels, np.exp(validation), parts.validation.domains())
-    member = {"weights": str(model_dir), "validation": validation_scores}
-    description = f"the exported model {model_dir}, before its class offsets, on images it trained on"
-    return _write_ensemble(plan, parts, [log_probabilities(parts.train.images)], [validation], [member], description)
+def teach_from_models(plan: BuildPlan, model_dirs: list[Path]) -> dict:
+    """Like :func:`teach`, from exported model folders built on this split: each one's temperature-calibrated
+    probabilities before its class offsets (undone as the advice's ``referral`` rule undoes them). They trained
+    on these images, so their soft labels are in-sample."""
+    models = [ExportedModel(model_dir) for model_dir in model_dirs]
+    for model_dir, model in zip(model_dirs, models):
+        recorded = model.manifest["training_data"]["split"]
+        if (plan.split, plan.seed) != (recorded["kind"], recorded["seed"]) or any(
+            getattr(plan, flag) for flag in ("holdout_source", "limit", "max_per_class")
+        ):
+            raise TeacherError(
+                f"{model_dir} was built on the {recorded['kind']} split of seed {recorded['seed']} of all its "
+                "--data images: teach with that split"
+            )
+    parts = split_of(models[0].manifest, plan.data)[2]
+    train_log_probabilities, validation_log_probabilities, member_facts = [], [], []
+    for model_dir, model in zip(model_dirs, models):
+        validation = exported_log_probabilities(model, parts.validation.images)
+        train_log_probabilities.append(exported_log_probabilities(model, parts.train.images))
+        validation_log_probabilities.append(validation)
+        validation_scores = scores(parts.validation.labels, np.exp(validation), parts.validation.domains())
+        member_facts.append({"weights": str(model_dir), "validation": validation_scores})
+        print(f"model {model_dir}: validation balanced accuracy {validation_scores['all']['balanced_accuracy']:.3f}")
+    names = ", ".join(str(model_dir) for model_dir in model_dirs)
+    description = f"the exported model(s) {names}, before their class offsets, on images they trained on"
+    return _write_ensemble(
+        plan, parts, train_log_probabilities, validation_log_probabilities, member_facts, description
+    )
 
 
 def _write_ensemble(
