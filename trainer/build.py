@@ -450,6 +450,34 @@ def add_photo_type_output(model: keras.Model, parts: Parts) -> tuple[keras.Model
     return model, predict(model, parts.validation.images)[-1]
 
 
+def chosen_advice(
+    validation: LabelledImages,
+    probabilities: np.ndarray,
+    referral: dict | None,
+    routed: np.ndarray | None,
+    other_views: list[np.ndarray],
+    extra: dict | None = None,
+) -> dict:
+    """The advice part of the decision block, chosen on the validation ``probabilities``: the page's advice tiers
+    (per photo type too where the photos are ``routed``; ``extra``: more labelled parts to rate them on), with
+    class offsets of a photo type's own and test-time augmentation for a photo type where they pass their rules
+    (``other_views``: the validation probabilities of each view after the first)."""
+    own = (
+        None
+        if routed is None
+        else offsets_by_photo_type(validation.labels, probabilities, referral, routed, validation.groups)
+    )
+    decision = advice_decision(validation.labels, probabilities, validation.domains(), referral, routed, extra)
+    if own:
+        decision["offsets_by_photo_type"] = own
+    views = (
+        None if routed is None else views_by_photo_type(validation.labels, probabilities, other_views, decision, routed)
+    )
+    if views:
+        decision["test_time_augmentation"] = views
+    return decision
+
+
 def decide(
     parts: Parts,
     outputs: Outputs,
@@ -457,31 +485,14 @@ def decide(
     clinical_probability: np.ndarray | None,
     other_views: list[np.ndarray],
 ) -> dict:
-    """The manifest's decision block, chosen on validation: the page's advice tiers (scored before the class
-    offsets, where there are any; rates also on the held-out source), per photo type too where the model tells
-    them apart, with class offsets of a photo type's own and test-time augmentation for a photo type where they
-    pass their rules (``other_views``: the validation probabilities of each view after the first), the
-    photo-check limits and the OOD threshold."""
+    """The manifest's decision block, chosen on validation: :func:`chosen_advice` (the tiers scored before the
+    class offsets, where there are any; rates also on the held-out source), the photo-check limits, the OOD
+    threshold and the photo-type rule."""
     validation = parts.validation
     extra = {"cross_source": (parts.cross_source.labels, outputs.cross_source)} if parts.cross_source else None
     referral = referral_rule(outputs.class_offsets, outputs.temperature_after_offsets)
     routed = None if clinical_probability is None else photo_types(clinical_probability)
-    own = (
-        None
-        if routed is None
-        else offsets_by_photo_type(validation.labels, outputs.validation, referral, routed, validation.groups)
-    )
-    domains = validation.domains()
-    decision = advice_decision(validation.labels, outputs.validation, domains, referral, routed, extra)
-    if own:
-        decision["offsets_by_photo_type"] = own
-    views = (
-        None
-        if routed is None
-        else views_by_photo_type(validation.labels, outputs.validation, other_views, decision, routed)
-    )
-    if views:
-        decision["test_time_augmentation"] = views
+    decision = chosen_advice(validation, outputs.validation, referral, routed, other_views, extra)
     decision["image_checks"] = image_check_thresholds(validation.images)
     decision["ood"] = ood
     if clinical_probability is not None:

@@ -21,17 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.build import Parts, data_facts, group_metrics, headline, part_metrics, split_of
-from trainer.decision import advice_decision, offset_referral
+from trainer.build import Parts, chosen_advice, data_facts, group_metrics, headline, part_metrics, split_of
+from trainer.decision import offset_referral
 from trainer.evaluate import advice_by_image_type
 from trainer.export import MANIFEST_FILE, export_atomically, file_inventory, write_json
 from trainer.metrics import expected_calibration_error
 from trainer.model_card import write_model_card
 from trainer.photo_type import photo_types
-from trainer.photo_type_offsets import offsets_by_photo_type
 from trainer.predict import ExportedModel, ModelFolderError
 from trainer.report import REPORT_FOLDER, plot_confusion_matrix, plot_roc_curves, render_html
-from trainer.test_time_augmentation import VIEWS, other_view_probabilities, views_by_photo_type
+from trainer.test_time_augmentation import VIEWS, other_view_probabilities
 
 METRICS_FILE = "metrics.json"
 KEPT_AS_BUILT = ("image_checks", "ood", "photo_type")  # fitted on training images, or chosen beside the model
@@ -39,27 +38,15 @@ KEPT_AS_BUILT = ("image_checks", "ood", "photo_type")  # fitted on training imag
 
 def chosen_decision(model: ExportedModel, parts: Parts) -> dict:
     """The decision block ``trainer build`` would write today for this exported model, chosen on the model's own
-    validation outputs; the rules fitted beside the network (photo checks, OOD, photo type) as the model has them."""
+    validation outputs (:func:`trainer.build.chosen_advice`); the rules fitted beside the network (photo checks,
+    OOD, photo type) as the model has them."""
     built = model.manifest.get("decision", {})
-    validation = parts.validation
-    outputs = model.predict_outputs(validation.images.astype(np.float32))
+    inputs = parts.validation.images.astype(np.float32)
+    outputs = model.predict_outputs(inputs)
     routes = "photo_type" in built and outputs.clinical_probability is not None
     routed = photo_types(outputs.clinical_probability) if routes else None
-    referral = offset_referral(model.manifest)
-    own = (
-        None
-        if routed is None
-        else offsets_by_photo_type(validation.labels, outputs.probabilities, referral, routed, validation.groups)
-    )
-    decision = advice_decision(validation.labels, outputs.probabilities, validation.domains(), referral, routed)
-    if own:
-        decision["offsets_by_photo_type"] = own
-    if routed is not None:
-        inputs = validation.images.astype(np.float32)
-        others = other_view_probabilities(model.predict_arrays, inputs, VIEWS[1:])
-        views = views_by_photo_type(validation.labels, outputs.probabilities, others, decision, routed)
-        if views:
-            decision["test_time_augmentation"] = views
+    others = [] if routed is None else other_view_probabilities(model.predict_arrays, inputs, VIEWS[1:])
+    decision = chosen_advice(parts.validation, outputs.probabilities, offset_referral(model.manifest), routed, others)
     return decision | {key: built[key] for key in KEPT_AS_BUILT if key in built}
 
 
