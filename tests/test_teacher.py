@@ -169,3 +169,17 @@ def test_exported_models_teach_the_mean_of_their_log_probabilities(tiny_model, h
     taught = teacher_probabilities(out, train.image_ids, held_out_ids(parts))
     np.testing.assert_allclose(taught, expected, atol=1e-5)
     assert [member["weights"] for member in facts["members"]] == [str(first), str(second)]
+
+
+def test_exported_models_of_another_split_are_refused(tiny_model, ham_layout, tmp_path):
+    from trainer.build import BuildPlan, SplitMismatchError
+    from trainer.teach import teach_from_models
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["training_data"]["split"]["counts"]["train"] = {"nv": 1}
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SplitMismatchError, match="counts"):
+        teach_from_models(BuildPlan(data=(ham_layout,), out=tmp_path / "teacher"), [tiny_model, other])
+    assert not (tmp_path / "teacher").exists()

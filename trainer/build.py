@@ -224,6 +224,13 @@ def split_of(manifest: dict, data: tuple[Path, ...]) -> tuple[BuildPlan, Labelle
     )
     images = load_data(plan)
     parts = split_data(plan, images)
+    check_split(manifest, parts)
+    return plan, images, parts
+
+
+def check_split(manifest: dict, parts: Parts) -> None:
+    """Raise :class:`SplitMismatchError` when ``parts`` give other counts than the model's manifest records."""
+    recorded = manifest["training_data"]["split"]
     again = _split_summary(parts)
     for key in ("counts", "images_by_type"):
         if key in recorded and again[key] != recorded[key]:
@@ -231,7 +238,6 @@ def split_of(manifest: dict, data: tuple[Path, ...]) -> tuple[BuildPlan, Labelle
                 f"these --data folders give other split {key.replace('_', ' ')} ({again[key]}) than the model "
                 f"was built on ({recorded[key]}): pass the build's own --data folders, in its order"
             )
-    return plan, images, parts
 
 
 def _source_mask(data: LabelledImages, source: str) -> np.ndarray:

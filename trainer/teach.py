@@ -27,6 +27,7 @@ from trainer.build import (
     TRAINING_FACTS,
     BuildPlan,
     Parts,
+    check_split,
     held_out_ids,
     load_data,
     network_for,
@@ -147,6 +148,8 @@ def teach_from_models(plan: BuildPlan, model_dirs: list[Path]) -> dict:
                 "--data images: teach with that split"
             )
     parts = split_of(models[0].manifest, plan.data)[2]
+    for model in models[1:]:
+        check_split(model.manifest, parts)
     train_log_probabilities, validation_log_probabilities, member_facts = [], [], []
     for model_dir, model in zip(model_dirs, models):
         validation = exported_log_probabilities(model, parts.validation.images)
