@@ -13,11 +13,13 @@ brightness, gamma, noise), then area-resized to the 75x100 the page sends (with 
 then blended with a shuffled copy of itself, targets and weights too). Targets blend the true class with
 the teacher's probabilities (with `--clinical-teacher paired-mean`, a MILK10k close-up's teacher row is the
 mean of its own and its lesion's dermoscopic photo's, since the teacher judges the dermoscopic one far
-better); sqrt-balanced class weights; AdamW with warm-up and cosine decay; the epoch
-with the best validation balanced accuracy is kept. RUN/student.npz holds its weights under PyTorch names,
-RUN/run.json the recipe and history; `trainer build --weights RUN/student.npz` loads them into the Keras
-model, then calibrates, exports and reports as for any build. Each epoch leaves RUN/checkpoint.pt, so the same
-command run again after an interruption goes on from the last finished epoch (a CPU run takes hours).
+better); sqrt-balanced class weights (`--clinical-weight W` also weighs each close-up W times); AdamW with
+warm-up and cosine decay; the epoch with the best validation balanced accuracy is kept. With `--start FILE`
+(`trainer teach --exported MODEL --student-start FILE`) it fine-tunes that exported network instead, its batch
+norms frozen. RUN/student.npz holds its weights under PyTorch names, RUN/run.json the recipe and history;
+`trainer build --weights RUN/student.npz` loads them into the Keras model, then calibrates, exports and
+reports as for any build. Each epoch leaves RUN/checkpoint.pt, so the same command run again after an
+interruption goes on from the last finished epoch (a CPU run takes hours).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 INPUT_SIZE = (75, 100)  # the page's input, HEIGHTxWIDTH
 UPSAMPLE = 1.5
+ARCHITECTURE = {"arch": "efficientnet-lite0", "upsample": UPSAMPLE, "colour_constancy": "shades-of-gray"}
 SHADES_OF_GRAY_POWER = 6.0
 HEAD_UNITS = 256
 DROPOUT = 0.3
@@ -90,6 +93,40 @@ class Student(nn.Module):
             for name, value in self.state_dict().items()
             if not name.endswith("num_batches_tracked") and not name.startswith("backbone.classifier")
         }
+
+
+START_FACTS = ("architecture", "held_out_digest")  # what a --start file holds beside the weights
+
+
+def load_start(model: Student, path: Path, held_out_digest: str) -> None:
+    """Load ``trainer teach --student-start``'s file (an exported model's network, its batch norms folded into
+    identities) into ``model``; one of another architecture, or built on another split than the pack's
+    (``held_out_digest``: it may have trained on the pack's validation or test images), is refused."""
+    with np.load(path) as start:
+        architecture = json.loads(str(start["architecture"]))
+        if architecture != ARCHITECTURE:
+            raise SystemExit(f"{path} holds a {architecture} network; this script trains {ARCHITECTURE}")
+        if str(start["held_out_digest"]) != held_out_digest:
+            raise SystemExit(
+                f"{path} was built on another split than the pack's: it may have trained on its held-out images"
+            )
+        heads = ("head_bn.", "head_dense.", "logits.")
+        state = {
+            name if name.startswith(heads) else f"backbone.{name}": torch.from_numpy(start[name])
+            for name in start.files
+            if name not in START_FACTS
+        }
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not name.startswith("backbone.classifier") and "num_batches" not in name for name in missing):
+        raise SystemExit(f"{path} does not fit the student: missing {missing}, unexpected {unexpected}")
+
+
+def freeze_batch_norms(model: nn.Module) -> None:
+    """Batch norms normalise by their stored statistics (their scale and shift still learn): a start's batch
+    norms are identities over folded convolutions, which batch statistics would undo."""
+    for module in model.modules():
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            module.eval()
 
 
 def page_input(images: torch.Tensor, train: bool) -> torch.Tensor:
@@ -167,16 +204,20 @@ def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
     return found
 
 
-def train(args, weights, train_part, validation, targets) -> tuple[Student, list, int, float]:
+def train(args, pack, weights, train_part, validation, targets) -> tuple[Student, list, int, float]:
     """The student at its best validation epoch, its history, that epoch and the seconds of epochs resumed from."""
     torch.manual_seed(args.seed if args.init_seed is None else args.init_seed)
-    images, labels = train_part
+    images, labels, domains = train_part
     device = images.device
     model = Student(weights).to(device)
+    if args.start is not None:
+        load_start(model, args.start, pack["held_out_digest"])
     if args.init_seed is not None:
         torch.manual_seed(args.seed)
     class_weight = sqrt_class_weights(labels)
     sample_weight = torch.tensor(class_weight / class_weight[labels].mean(), dtype=torch.float32, device=device)
+    image_weight = torch.from_numpy(np.where(domains == CLINICAL, args.clinical_weight, 1.0).astype(np.float32))
+    image_weight = image_weight.to(device)
     target_rows = torch.from_numpy(targets).to(device)
     label_rows = torch.from_numpy(labels).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -202,12 +243,17 @@ def train(args, weights, train_part, validation, targets) -> tuple[Student, list
     for epoch in range(len(history), args.epochs):
         started = time.time()
         model.train()
+        if args.start is not None:
+            freeze_batch_norms(model)
         order = np.random.default_rng([args.seed, epoch]).permutation(len(labels))
         for step in range(steps):
             set_learning_rate(optimizer, args.lr, epoch * steps + step, steps, args.epochs)
             rows = torch.from_numpy(order[step * args.batch_size : (step + 1) * args.batch_size]).to(device)
             inputs, batch_targets, batch_weights = mixed_up(
-                page_input(images[rows], train=True), target_rows[rows], sample_weight[label_rows[rows]], args.mixup
+                page_input(images[rows], train=True),
+                target_rows[rows],
+                sample_weight[label_rows[rows]] * image_weight[rows],
+                args.mixup,
             )
             with torch.autocast(device.type, torch.bfloat16, enabled=images.is_cuda):
                 logits = model(inputs).float()
@@ -284,6 +330,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--mixup", type=float, default=0.0, help="mixup's alpha: blend each batch with itself shuffled (0: off)"
     )
+    parser.add_argument(
+        "--start",
+        type=Path,
+        help="fine-tune this network (`trainer teach --student-start`'s file) instead of ImageNet weights and a "
+        "new head; its batch norms stay frozen",
+    )
+    parser.add_argument(
+        "--clinical-weight", type=float, default=1.0, help="loss weight of a clinical close-up (dermoscopic: 1)"
+    )
     parser.add_argument("--lr", type=float, default=6e-4)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -325,14 +380,14 @@ def main(argv: list[str] | None = None) -> None:
     targets = soft_targets(train_labels, teacher, args.teacher_weight)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)
-    training = (train_images, train_labels)
-    model, history, best_epoch, resumed_seconds = train(args, weights, training, validation, targets)
+    training = (train_images, train_labels, parts["train"][2])
+    model, history, best_epoch, resumed_seconds = train(args, pack, weights, training, validation, targets)
     np.savez(args.out / WEIGHTS, **model.keras_state())
     facts = {
         "trained_by": "scripts/gpu_student.py",
         "backbone": pack["backbone"],
         "teacher": teacher_description(args.teacher),
-        "architecture": {"arch": "efficientnet-lite0", "upsample": UPSAMPLE, "colour_constancy": "shades-of-gray"},
+        "architecture": ARCHITECTURE,
         "arguments": run_arguments(args),
         "held_out_digest": pack["held_out_digest"],
         "train_order_digest": pack["train_order_digest"],

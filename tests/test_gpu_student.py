@@ -120,12 +120,20 @@ def test_a_student_of_another_split_network_or_folder_is_refused(parts, tmp_path
         load(lonely)
 
 
-@pytest.mark.slow
-def test_a_build_from_a_gpu_student_exports_it_and_says_how_it_was_trained(ham_layout, parts, tmp_path):
-    weights = _write_run(tmp_path / "run", parts)
-    out = tmp_path / "model"
+@pytest.fixture(scope="module")
+def student_build(ham_layout, parts, tmp_path_factory) -> Path:
+    """A model folder that `trainer build --weights` exported from a (random) student of this split."""
+    folder = tmp_path_factory.mktemp("student-build")
+    weights = _write_run(folder / "run", parts)
+    out = folder / "model"
     _cli("build", "--data", str(ham_layout), "--colour-constancy", "shades-of-gray", "--weights", str(weights),
          "--out", str(out))  # fmt: skip
+    return out
+
+
+@pytest.mark.slow
+def test_a_build_from_a_gpu_student_exports_it_and_says_how_it_was_trained(student_build):
+    out = student_build
     metrics = json.loads((out / "report" / "metrics.json").read_text())
     training = metrics["training"]
     assert training["machine"] == "NVIDIA H200" and training["trained_by"]["script"] == "scripts/gpu_student.py"
@@ -170,7 +178,7 @@ def test_the_pytorch_student_computes_what_its_keras_twin_computes(parts, tmp_pa
 
 @needs_torch
 @pytest.mark.slow
-def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layout, tmp_path):
+def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layout, student_build, tmp_path):
     pack, teacher, run = tmp_path / "pack", tmp_path / "teacher", tmp_path / "run"
     _cli("teach", "--data", str(ham_layout), "--pack", "--backbone", "lite0", "--out", str(pack))
     _fake_run(pack, tmp_path / "logits.npz", np.random.default_rng(0))
@@ -184,10 +192,15 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
          str(run / "student.npz"), "--out", str(out))  # fmt: skip
     assert json.loads((out / "report" / "metrics.json").read_text())["training"]["trained_by"]["device"] == "cpu"
 
-    # Without a teacher: true labels only, and a teacher weight above 0 is refused.
-    bare = tmp_path / "bare"
-    _gpu_student_module().main(["--pack", str(pack), "--teacher-weight", "0", "--out", str(bare), *quick])
-    assert json.loads((bare / RUN_FACTS).read_text())["teacher"] is None
+    # Without a teacher: true labels only, and a teacher weight above 0 is refused. This one fine-tunes an
+    # exported network of the split, close-ups weighed twice.
+    bare, start = tmp_path / "bare", tmp_path / "start.npz"
+    _cli("teach", "--data", str(ham_layout), "--exported", str(student_build), "--out", str(tmp_path / "self"),
+         "--student-start", str(start))  # fmt: skip
+    fine_tuning = ["--start", str(start), "--clinical-weight", "2"]
+    _gpu_student_module().main(["--pack", str(pack), "--teacher-weight", "0", "--out", str(bare), *quick, *fine_tuning])
+    bare_facts = json.loads((bare / RUN_FACTS).read_text())
+    assert bare_facts["teacher"] is None and bare_facts["arguments"]["start"] == str(start)
     with pytest.raises(SystemExit):
         _gpu_student_module().main(["--pack", str(pack), "--out", str(tmp_path / "refused"), *quick])
 
@@ -220,6 +233,54 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
     for name in unbroken.files:
         np.testing.assert_allclose(resumed[name], unbroken[name], atol=1e-5, err_msg=name)
     assert not (tmp_path / "resumed" / "checkpoint.pt").exists()
+
+
+@needs_torch
+@pytest.mark.slow
+def test_an_exported_network_starts_the_pytorch_student_where_the_page_has_it(student_build, parts, tmp_path):
+    import torch
+
+    from trainer.predict import ExportedModel
+    from trainer.teach import write_student_start
+
+    gpu_student = _gpu_student_module()
+    start = tmp_path / "start.npz"
+    held_out = held_out_digest(held_out_ids(parts))
+    write_student_start(student_build, start, held_out)
+    pack_weights = {name.replace(".", "__"): value for name, value in _student_state(np.random.default_rng(2)).items()}
+    student = gpu_student.Student({k: v for k, v in pack_weights.items() if not k.startswith(("head", "logits"))})
+    gpu_student.load_start(student, start, held_out)
+    student.train()
+    gpu_student.freeze_batch_norms(student)
+    student.head_dropout.p = student.head_dropout2.p = 0.0  # training mode, less the dropout's randomness
+    pixels = parts.validation.images[:4].astype(np.float32)
+    with torch.no_grad():
+        logits = student(torch.from_numpy(pixels).permute(0, 3, 1, 2)).numpy()
+    exported = ExportedModel(student_build).predict_arrays(pixels)
+    np.testing.assert_allclose(torch.softmax(torch.from_numpy(logits), 1).numpy(), exported, atol=2e-3)
+    assert np.ptp(logits) > 0.5  # a network that says something, so the comparison means something
+
+    other = tmp_path / "other.npz"
+    with np.load(start) as state:
+        np.savez(other, **{name: state[name] for name in state.files if name != "architecture"},
+                 architecture=np.array(json.dumps({"arch": "efficientnet-lite0", "upsample": 1.0,
+                                                   "colour_constancy": "none"})))  # fmt: skip
+    with pytest.raises(SystemExit, match="upsample"):
+        gpu_student.load_start(student, other, held_out)
+    with pytest.raises(SystemExit, match="another split"):
+        gpu_student.load_start(student, start, "0" * 64)
+
+
+def test_only_an_exported_efficientnet_lite0_becomes_a_students_start(tiny_model, ham_layout, tmp_path):
+    from trainer.teach import write_student_start
+    from trainer.teacher import TeacherError
+
+    with pytest.raises(TeacherError, match="compact-cnn network"):
+        write_student_start(tiny_model, tmp_path / "start.npz", "0" * 64)
+    assert not list(tmp_path.iterdir())
+    two = _cli("teach", "--data", str(ham_layout), "--out", str(tmp_path / "t"), "--exported", str(tiny_model),
+               "--exported", str(tiny_model), "--student-start", str(tmp_path / "start.npz"), check=False)  # fmt: skip
+    assert two.returncode == 2 and "exactly one --exported" in two.stderr and not list(tmp_path.iterdir())
 
 
 @needs_torch

@@ -211,6 +211,13 @@ def make_parser() -> argparse.ArgumentParser:
         "or scripts/gpu_student.py",
     )
     teach.add_argument(
+        "--student-start",
+        type=Path,
+        metavar="FILE",
+        help="with one --exported: also write its network (.npz) for `scripts/gpu_student.py --start FILE`, "
+        "which fine-tunes it",
+    )
+    teach.add_argument(
         "--backbone",
         default="lite2",
         help="with --pack: lite2 (default, the teacher's; needs the [teacher] extra), lite0 (the shipped "
@@ -324,8 +331,11 @@ def split_plan_from_args(args: argparse.Namespace):
 
 
 def run_teach(args: argparse.Namespace) -> int:
-    from trainer.teach import pack, teach, teach_cross_fitted, teach_from_models
+    from trainer.teach import pack, teach, teach_cross_fitted, teach_from_models, write_student_start
+    from trainer.teacher import TeacherError
 
+    if args.student_start and len(args.exported or ()) != 1:
+        raise TeacherError("--student-start needs exactly one --exported model: the network to fine-tune")
     plan = split_plan_from_args(args)
     if args.pack:
         counts = pack(plan, _backbone_weights(args.backbone), args.pack_images)
@@ -333,6 +343,9 @@ def run_teach(args: argparse.Namespace) -> int:
         return 0
     if args.exported:
         facts = teach_from_models(plan, args.exported)
+        if args.student_start:
+            write_student_start(args.exported[0], args.student_start, facts["held_out_digest"])
+            print(f"wrote {args.student_start}: {args.exported[0]}'s network for scripts/gpu_student.py --start")
     elif args.cross_fitted:
         facts = teach_cross_fitted(plan, args.cross_fitted)
     else:

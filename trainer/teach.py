@@ -9,7 +9,9 @@ and ``--holdout-source``):
   ``--pack`` writes (trainer/teacher_pack.py); each training image is labelled by networks that did not
   train on it;
 - exported model folders of this split: their calibrated probabilities before their class offsets, on images
-  they trained on (born-again distillation, when the teacher that taught them is gone).
+  they trained on (born-again distillation, when the teacher that taught them is gone). With
+  ``--student-start FILE``, one such model's network is also written for ``scripts/gpu_student.py --start``,
+  which fine-tunes it instead of starting from ImageNet weights.
 
 Each member or run gets a temperature fitted on validation; the ensemble averages the calibrated
 log-probabilities and gets a temperature of its own, so the cached soft labels are calibrated probabilities.
@@ -17,6 +19,7 @@ log-probabilities and gets a temperature of its own, so the cached soft labels a
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,8 +40,9 @@ from trainer.build import (
 )
 from trainer.calibration import fit_temperature, logits_model
 from trainer.decision import offset_referral, referral_probabilities
-from trainer.export import export_atomically
+from trainer.export import export_atomically, load_tfjs
 from trainer.metrics import classification_metrics, masks_by_value
+from trainer.models.efficientnet_lite import folded_state
 from trainer.predict import ExportedModel
 from trainer.recipe import Recipe
 from trainer.teacher import TeacherError, held_out_digest, write_teacher
@@ -163,6 +167,25 @@ def teach_from_models(plan: BuildPlan, model_dirs: list[Path]) -> dict:
     return _write_ensemble(
         plan, parts, train_log_probabilities, validation_log_probabilities, member_facts, description
     )
+
+
+STUDENT_ARCHITECTURE_FLAGS = ("arch", "upsample", "colour_constancy")  # what scripts/gpu_student.py checks
+
+
+def write_student_start(model_dir: Path, path: Path, held_out: str) -> None:
+    """An exported EfficientNet-Lite0 model's network under scripts/gpu_student.py's names (its batch norms
+    folded into identities, its weights de-quantised), with its architecture and its split's ``held_out``
+    digest (the script refuses a pack of another split), for that script's ``--start``."""
+    recipe = json.loads((Path(model_dir) / "manifest.json").read_text())["model"]["recipe"]
+    if recipe["arch"] != "efficientnet-lite0":
+        raise TeacherError(
+            f"{model_dir} is a {recipe['arch']} network; scripts/gpu_student.py trains efficientnet-lite0"
+        )
+    architecture = {flag: recipe[flag] for flag in STUDENT_ARCHITECTURE_FLAGS}
+    partial = path.with_name(f"{path.stem}.partial.npz")
+    facts = {"architecture": np.array(json.dumps(architecture)), "held_out_digest": np.array(held_out)}
+    np.savez(partial, **facts, **folded_state(load_tfjs(model_dir)))
+    partial.replace(path)
 
 
 def _write_ensemble(

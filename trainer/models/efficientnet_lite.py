@@ -100,6 +100,43 @@ def _set_depthwise(backbone: keras.Model, keras_name: str, state: dict, torch_co
     _set_bn(backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_bn"), state, torch_bn)
 
 
+def folded_state(folded: keras.Model) -> dict[str, np.ndarray]:
+    """The weights of a folded (exported) classifier under scripts/gpu_student.py's names, the inverse of
+    :func:`load_trained_state`: each batch norm an identity (unit scale, zero mean, variance 1 - epsilon) that
+    carries its convolution's folded bias, so the PyTorch twin computes the same function with them frozen."""
+    state: dict[str, np.ndarray] = {}
+
+    def identity_bn(prefix: str, shift: np.ndarray) -> None:
+        state[f"{prefix}.weight"] = np.ones_like(shift)
+        state[f"{prefix}.bias"] = shift
+        state[f"{prefix}.running_mean"] = np.zeros_like(shift)
+        state[f"{prefix}.running_var"] = np.full_like(shift, 1.0 - BN_EPSILON)
+
+    def layer_weights(name: str) -> list[np.ndarray]:
+        return [np.asarray(weight, np.float32) for weight in folded.get_layer(name).get_weights()]
+
+    pairs = [("stem", "_conv_stem", "_bn0"), ("head", "_conv_head", "_bn1")]
+    layer_names = {layer.name for layer in folded.layers}
+    for block in range(sum(stage[-1] for stage in STAGES)):
+        torch_block = f"_blocks.{block}."
+        if f"{BACKBONE_PREFIX}block{block}_expand_conv" in layer_names:
+            pairs.append((f"block{block}_expand", f"{torch_block}_expand_conv", f"{torch_block}_bn0"))
+        pairs.append((f"block{block}_project", f"{torch_block}_project_conv", f"{torch_block}_bn2"))
+        kernel, bias = layer_weights(f"{BACKBONE_PREFIX}block{block}_dw_conv")
+        state[f"{torch_block}_depthwise_conv.weight"] = kernel.transpose(2, 3, 0, 1)
+        identity_bn(f"{torch_block}_bn1", bias)
+    for keras_name, torch_conv, torch_bn in pairs:
+        kernel, bias = layer_weights(f"{BACKBONE_PREFIX}{keras_name}_conv")
+        state[f"{torch_conv}.weight"] = kernel.transpose(3, 2, 0, 1)
+        identity_bn(torch_bn, bias)
+    head_features = layer_weights("head_dense")[0].shape[0]
+    identity_bn("head_bn", np.zeros(head_features, np.float32))
+    for name in ("head_dense", "logits"):
+        kernel, bias = layer_weights(name)
+        state[f"{name}.weight"], state[f"{name}.bias"] = kernel.T, bias
+    return state
+
+
 def _set_bn(layer: keras.layers.Layer, state: dict, prefix: str) -> None:
     layer.set_weights(
         [np.asarray(state[f"{prefix}.{key}"]) for key in ("weight", "bias", "running_mean", "running_var")]
