@@ -79,25 +79,30 @@ def load_imagenet_weights(backbone: keras.Model, path: str | None = None) -> Non
     load_backbone_state(backbone, load_legacy_state_dict(path or imagenet_weights_path()))
 
 
+# PyTorch (out, in, kh, kw) -> Keras (kh, kw, in, out); depthwise (channels, 1, kh, kw) <-> (kh, kw, channels, 1).
+TO_KERAS, TO_TORCH, DEPTHWISE_AXES = (2, 3, 1, 0), (3, 2, 0, 1), (2, 3, 0, 1)
+
+
+def _convolutions() -> list[tuple[str, str, str, bool]]:
+    """Each backbone convolution with its batch norm: the Keras layer name less ``_conv``/``_bn``, the PyTorch
+    state_dict names of the convolution and the batch norm, and whether it is depthwise."""
+    pairs = [("stem", "_conv_stem", "_bn0", False), ("head", "_conv_head", "_bn1", False)]
+    blocks = [expand for expand, *_, repeats in STAGES for _ in range(repeats)]
+    for block, expand in enumerate(blocks):
+        torch_block = f"_blocks.{block}."
+        if expand != 1:
+            pairs.append((f"block{block}_expand", f"{torch_block}_expand_conv", f"{torch_block}_bn0", False))
+        pairs.append((f"block{block}_dw", f"{torch_block}_depthwise_conv", f"{torch_block}_bn1", True))
+        pairs.append((f"block{block}_project", f"{torch_block}_project_conv", f"{torch_block}_bn2", False))
+    return pairs
+
+
 def load_backbone_state(backbone: keras.Model, state: dict[str, np.ndarray]) -> None:
     """Copy backbone weights named as in the PyTorch EfficientNet-Lite state_dicts into the Keras layers."""
-    pairs = [("stem", "_conv_stem", "_bn0"), ("head", "_conv_head", "_bn1")]
-    for block in range(sum(stage[-1] for stage in STAGES)):
-        torch_block = f"_blocks.{block}."
-        if f"{torch_block}_expand_conv.weight" in state:
-            pairs.append((f"block{block}_expand", f"{torch_block}_expand_conv", f"{torch_block}_bn0"))
-        pairs.append((f"block{block}_project", f"{torch_block}_project_conv", f"{torch_block}_bn2"))
-        _set_depthwise(backbone, f"block{block}_dw", state, f"{torch_block}_depthwise_conv", f"{torch_block}_bn1")
-    for keras_name, torch_conv, torch_bn in pairs:
-        conv = backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_conv")
-        conv.set_weights([state[f"{torch_conv}.weight"].transpose(2, 3, 1, 0)])
+    for keras_name, torch_conv, torch_bn, depthwise in _convolutions():
+        kernel = state[f"{torch_conv}.weight"].transpose(DEPTHWISE_AXES if depthwise else TO_KERAS)
+        backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_conv").set_weights([kernel])
         _set_bn(backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_bn"), state, torch_bn)
-
-
-def _set_depthwise(backbone: keras.Model, keras_name: str, state: dict, torch_conv: str, torch_bn: str) -> None:
-    kernel = state[f"{torch_conv}.weight"].transpose(2, 3, 0, 1)
-    backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_conv").set_weights([kernel])
-    _set_bn(backbone.get_layer(f"{BACKBONE_PREFIX}{keras_name}_bn"), state, torch_bn)
 
 
 def folded_state(folded: keras.Model) -> dict[str, np.ndarray]:
@@ -115,19 +120,9 @@ def folded_state(folded: keras.Model) -> dict[str, np.ndarray]:
     def layer_weights(name: str) -> list[np.ndarray]:
         return [np.asarray(weight, np.float32) for weight in folded.get_layer(name).get_weights()]
 
-    pairs = [("stem", "_conv_stem", "_bn0"), ("head", "_conv_head", "_bn1")]
-    layer_names = {layer.name for layer in folded.layers}
-    for block in range(sum(stage[-1] for stage in STAGES)):
-        torch_block = f"_blocks.{block}."
-        if f"{BACKBONE_PREFIX}block{block}_expand_conv" in layer_names:
-            pairs.append((f"block{block}_expand", f"{torch_block}_expand_conv", f"{torch_block}_bn0"))
-        pairs.append((f"block{block}_project", f"{torch_block}_project_conv", f"{torch_block}_bn2"))
-        kernel, bias = layer_weights(f"{BACKBONE_PREFIX}block{block}_dw_conv")
-        state[f"{torch_block}_depthwise_conv.weight"] = kernel.transpose(2, 3, 0, 1)
-        identity_bn(f"{torch_block}_bn1", bias)
-    for keras_name, torch_conv, torch_bn in pairs:
+    for keras_name, torch_conv, torch_bn, depthwise in _convolutions():
         kernel, bias = layer_weights(f"{BACKBONE_PREFIX}{keras_name}_conv")
-        state[f"{torch_conv}.weight"] = kernel.transpose(3, 2, 0, 1)
+        state[f"{torch_conv}.weight"] = kernel.transpose(DEPTHWISE_AXES if depthwise else TO_TORCH)
         identity_bn(torch_bn, bias)
     head_features = layer_weights("head_dense")[0].shape[0]
     identity_bn("head_bn", np.zeros(head_features, np.float32))
