@@ -204,14 +204,15 @@ def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
     return found
 
 
-def train(args, pack, weights, train_part, validation, targets) -> tuple[Student, list, int, float]:
-    """The student at its best validation epoch, its history, that epoch and the seconds of epochs resumed from."""
+def train(args, held_out: str, weights, train_part, validation, targets) -> tuple[Student, list, int, float]:
+    """The student at its best validation epoch, its history, that epoch and the seconds of epochs resumed from
+    (a ``--start`` is checked against the pack's ``held_out`` digest)."""
     torch.manual_seed(args.seed if args.init_seed is None else args.init_seed)
     images, labels, domains = train_part
     device = images.device
     model = Student(weights).to(device)
     if args.start is not None:
-        load_start(model, args.start, pack["held_out_digest"])
+        load_start(model, args.start, held_out)
     if args.init_seed is not None:
         torch.manual_seed(args.seed)
     class_weight = sqrt_class_weights(labels)
@@ -381,7 +382,9 @@ def main(argv: list[str] | None = None) -> None:
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)
     training = (train_images, train_labels, parts["train"][2])
-    model, history, best_epoch, resumed_seconds = train(args, pack, weights, training, validation, targets)
+    model, history, best_epoch, resumed_seconds = train(
+        args, pack["held_out_digest"], weights, training, validation, targets
+    )
     np.savez(args.out / WEIGHTS, **model.keras_state())
     facts = {
         "trained_by": "scripts/gpu_student.py",
