@@ -16,10 +16,12 @@ mean of its own and its lesion's dermoscopic photo's, since the teacher judges t
 better); sqrt-balanced class weights (`--clinical-weight W` also weighs each close-up W times); AdamW with
 warm-up and cosine decay; the epoch with the best validation balanced accuracy is kept. With `--start FILE`
 (`trainer teach --exported MODEL --student-start FILE`) it fine-tunes that exported network instead, its batch
-norms frozen. RUN/student.npz holds its weights under PyTorch names, RUN/run.json the recipe and history;
-`trainer build --weights RUN/student.npz` loads them into the Keras model, then calibrates, exports and
-reports as for any build. Each epoch leaves RUN/checkpoint.pt, so the same command run again after an
-interruption goes on from the last finished epoch (a CPU run takes hours).
+norms frozen; there `--pair-alignment W` also pulls each MILK10k close-up's embedding (the classifier's input)
+towards its lesion's dermoscopic photo's, which joins the batch. RUN/student.npz holds its weights under
+PyTorch names, RUN/run.json the recipe and history; `trainer build --weights RUN/student.npz` loads them into
+the Keras model, then calibrates, exports and reports as for any build. Each epoch leaves RUN/checkpoint.pt,
+so the same command run again after an interruption goes on from the last finished epoch (a CPU run takes
+hours).
 """
 
 from __future__ import annotations
@@ -80,11 +82,18 @@ class Student(nn.Module):
         self.logits = nn.Linear(HEAD_UNITS, CLASSES)
         self.size = tuple(round(side * UPSAMPLE) for side in INPUT_SIZE)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """The HEAD_UNITS features the classifier reads (before its dropout)."""
         x = F.interpolate(shades_of_gray(x), self.size, mode="bilinear", align_corners=True)
         x = self.backbone.features(((x - 127.0) / 128.0).contiguous(memory_format=torch.channels_last))
-        x = F.relu(self.head_dense(self.head_bn(self.head_dropout(x))))
-        return self.logits(self.head_dropout2(x))
+        return F.relu(self.head_dense(self.head_bn(self.head_dropout(x))))
+
+    def classify(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Logits for :meth:`embedding`'s features."""
+        return self.logits(self.head_dropout2(embedding))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.embedding(x))
 
     def keras_state(self) -> dict[str, np.ndarray]:
         """Weights under their PyTorch names (backbone ones as in the ImageNet state_dict), classifier excluded."""
@@ -183,15 +192,27 @@ def teacher_rows(teacher_dir: Path, train_ids: np.ndarray) -> np.ndarray:
     return probabilities[[rows[image_id] for image_id in train_ids.tolist()]]
 
 
+def dermoscopic_partners(groups: np.ndarray, domains: np.ndarray) -> np.ndarray:
+    """Per row, the row of its lesion's dermoscopic photo where the row is a clinical close-up that has one, else -1."""
+    dermoscopic = {group: row for row, group in enumerate(groups) if domains[row] == DERMOSCOPIC_PAIR}
+    return np.array(
+        [dermoscopic.get(group, -1) if domain == CLINICAL else -1 for group, domain in zip(groups, domains)], np.int64
+    )
+
+
 def with_paired_clinical_rows(teacher: np.ndarray, groups: np.ndarray, domains: np.ndarray) -> np.ndarray:
     """Teacher rows where each clinical close-up's row is the mean of its own and its lesion's dermoscopic photo's."""
-    dermoscopic = {group: row for row, group in enumerate(groups) if domains[row] == DERMOSCOPIC_PAIR}
+    partners = dermoscopic_partners(groups, domains)
+    rows = np.flatnonzero(partners >= 0)
     paired = teacher.copy()
-    for row in np.flatnonzero(domains == CLINICAL):
-        partner = dermoscopic.get(groups[row])
-        if partner is not None:
-            paired[row] = (teacher[row] + teacher[partner]) / 2
+    paired[rows] = (teacher[rows] + teacher[partners[rows]]) / 2
     return paired
+
+
+def alignment_loss(own: torch.Tensor, partners: torch.Tensor) -> torch.Tensor:
+    """Mean cosine distance of close-ups' embeddings to their dermoscopic partners' (held fixed: only the
+    close-ups move towards them)."""
+    return (1.0 - F.cosine_similarity(own.float(), partners.detach().float())).mean()
 
 
 def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
@@ -204,9 +225,12 @@ def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
     return found
 
 
-def train(args, held_out: str, weights, train_part, validation, targets) -> tuple[Student, list, int, float]:
+def train(
+    args, held_out: str, weights, train_part, validation, targets, partners: np.ndarray
+) -> tuple[Student, list, int, float]:
     """The student at its best validation epoch, its history, that epoch and the seconds of epochs resumed from
-    (a ``--start`` is checked against the pack's ``held_out`` digest)."""
+    (a ``--start`` is checked against the pack's ``held_out`` digest; ``partners``: each training row's
+    dermoscopic partner for ``--pair-alignment``, or -1)."""
     torch.manual_seed(args.seed if args.init_seed is None else args.init_seed)
     images, labels, domains = train_part
     device = images.device
@@ -249,17 +273,26 @@ def train(args, held_out: str, weights, train_part, validation, targets) -> tupl
         order = np.random.default_rng([args.seed, epoch]).permutation(len(labels))
         for step in range(steps):
             set_learning_rate(optimizer, args.lr, epoch * steps + step, steps, args.epochs)
-            rows = torch.from_numpy(order[step * args.batch_size : (step + 1) * args.batch_size]).to(device)
+            batch = order[step * args.batch_size : (step + 1) * args.batch_size]
+            rows = torch.from_numpy(batch).to(device)
             inputs, batch_targets, batch_weights = mixed_up(
                 page_input(images[rows], train=True),
                 target_rows[rows],
                 sample_weight[label_rows[rows]] * image_weight[rows],
                 args.mixup,
             )
+            paired = torch.from_numpy(partners[batch] >= 0).to(device) if args.pair_alignment else None
+            if paired is not None and paired.any():
+                partner_rows = torch.from_numpy(partners[batch]).to(device)[paired]
+                inputs = torch.cat([inputs, page_input(images[partner_rows], train=True)])
             with torch.autocast(device.type, torch.bfloat16, enabled=images.is_cuda):
-                logits = model(inputs).float()
+                embedding = model.embedding(inputs)
+                logits = model.classify(embedding[: len(batch)]).float()
             per_image = -(batch_targets * F.log_softmax(logits, 1)).sum(1)
             loss = (per_image * batch_weights).mean()
+            if paired is not None and paired.any():
+                own = embedding[: len(batch)][paired]
+                loss = loss + args.pair_alignment * alignment_loss(own, embedding[len(batch) :])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -340,6 +373,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--clinical-weight", type=float, default=1.0, help="loss weight of a clinical close-up (dermoscopic: 1)"
     )
+    parser.add_argument(
+        "--pair-alignment",
+        type=float,
+        default=0.0,
+        help="weight of a loss pulling each close-up's embedding towards its lesion's dermoscopic photo's "
+        "(cosine distance; the partner photos join the batch, so use it with --start's frozen batch norms)",
+    )
     parser.add_argument("--lr", type=float, default=6e-4)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -366,6 +406,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.teacher is None and args.teacher_weight > 0:
         parser.error("--teacher-weight above 0 needs --teacher (or pass --teacher-weight 0)")
+    if args.pair_alignment and (args.start is None or args.mixup):
+        parser.error("--pair-alignment needs --start (frozen batch norms) and no --mixup (blended photos have no pair)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True
     pack, weights, packed, parts = load_pack(args.pack, args.limit, device)
@@ -375,15 +417,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.teacher
         else np.zeros((len(train_labels), CLASSES), np.float32)
     )
+    count = len(train_labels)
+    groups, domains = packed["train_groups"][:count], packed["train_domains"][:count]
     if args.clinical_teacher == "paired-mean":
-        count = len(train_labels)
-        teacher = with_paired_clinical_rows(teacher, packed["train_groups"][:count], packed["train_domains"][:count])
+        teacher = with_paired_clinical_rows(teacher, groups, domains)
     targets = soft_targets(train_labels, teacher, args.teacher_weight)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)
     training = (train_images, train_labels, parts["train"][2])
     model, history, best_epoch, resumed_seconds = train(
-        args, pack["held_out_digest"], weights, training, validation, targets
+        args, pack["held_out_digest"], weights, training, validation, targets, dermoscopic_partners(groups, domains)
     )
     np.savez(args.out / WEIGHTS, **model.keras_state())
     facts = {

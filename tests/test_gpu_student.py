@@ -297,6 +297,30 @@ def test_a_close_up_can_be_taught_the_mean_of_its_own_and_its_dermoscopic_pairs_
 
 
 @needs_torch
+def test_each_close_up_finds_its_lesions_dermoscopic_photo_and_nothing_else_does():
+    groups = np.array(["milk10k:IL_1", "HAM_1", "milk10k:IL_1", "milk10k:IL_2", "milk10k:IL_3", "milk10k:IL_3"])
+    domains = np.array(["milk10k dermoscopic", "ham10000 dermoscopic", "milk10k clinical", "milk10k clinical",
+                        "milk10k clinical", "milk10k dermoscopic"])  # fmt: skip
+    partners = _gpu_student_module().dermoscopic_partners(groups, domains)
+    assert partners.tolist() == [-1, -1, 0, -1, 5, -1]  # IL_2's close-up has no dermoscopic photo in the part
+
+
+@needs_torch
+def test_the_alignment_loss_pulls_the_close_up_and_leaves_its_partner_where_it_is():
+    import torch
+
+    gpu_student = _gpu_student_module()
+    own = torch.tensor([[1.0, 0.0], [0.0, 2.0]], requires_grad=True)
+    partners = torch.tensor([[3.0, 0.0], [1.0, 0.0]], requires_grad=True)
+    loss = gpu_student.alignment_loss(own, partners)
+    assert loss.item() == pytest.approx(0.5)  # the same direction costs 0, a right angle 1
+    loss.backward()
+    assert partners.grad is None and own.grad[1].abs().sum() > 0 and own.grad[0].abs().sum() == 0
+    with pytest.raises(SystemExit):  # the partners join the batch: only with frozen batch norms, and no mixup
+        gpu_student.main(["--pack", "P", "--teacher-weight", "0", "--out", "R", "--pair-alignment", "1"])
+
+
+@needs_torch
 def test_mixup_blends_inputs_targets_and_weights_of_two_photos_by_one_share():
     import torch
 
