@@ -17,11 +17,11 @@ better); sqrt-balanced class weights (`--clinical-weight W` also weighs each clo
 warm-up and cosine decay; the epoch with the best validation balanced accuracy is kept. With `--start FILE`
 (`trainer teach --exported MODEL --student-start FILE`) it fine-tunes that exported network instead, its batch
 norms frozen; there `--pair-alignment W` also pulls each MILK10k close-up's embedding (the classifier's input)
-towards its lesion's dermoscopic photo's, which joins the batch. RUN/student.npz holds its weights under
-PyTorch names, RUN/run.json the recipe and history; `trainer build --weights RUN/student.npz` loads them into
-the Keras model, then calibrates, exports and reports as for any build. Each epoch leaves RUN/checkpoint.pt,
-so the same command run again after an interruption goes on from the last finished epoch (a CPU run takes
-hours).
+towards its lesion's dermoscopic photo's, run through the network without gradients. RUN/student.npz holds
+its weights under PyTorch names, RUN/run.json the recipe and history; `trainer build --weights
+RUN/student.npz` loads them into the Keras model, then calibrates, exports and reports as for any build.
+Each epoch leaves RUN/checkpoint.pt, so the same command run again after an interruption goes on from the last
+finished epoch (a CPU run takes hours).
 """
 
 from __future__ import annotations
@@ -215,6 +215,20 @@ def alignment_loss(own: torch.Tensor, partners: torch.Tensor) -> torch.Tensor:
     return (1.0 - F.cosine_similarity(own.float(), partners.detach().float())).mean()
 
 
+def partner_alignment(
+    model: Student, images: torch.Tensor, partners: np.ndarray, embedding: torch.Tensor
+) -> torch.Tensor:
+    """``alignment_loss`` of a batch's close-ups that have a dermoscopic partner (``partners``: its row in
+    ``images``, or -1), the partners' embeddings computed without gradients; zero when none has one."""
+    paired = partners >= 0
+    if not paired.any():
+        return embedding.new_zeros(())
+    with torch.no_grad(), torch.autocast(images.device.type, torch.bfloat16, enabled=images.is_cuda):
+        partner_rows = torch.from_numpy(partners[paired]).to(images.device)
+        partner_embedding = model.embedding(page_input(images[partner_rows], train=True))
+    return alignment_loss(embedding[torch.from_numpy(paired).to(embedding.device)], partner_embedding)
+
+
 def per_type(model: Student, part: tuple) -> dict[str, dict[str, float]]:
     """Scores of ``model`` on a pack part (images, labels, image types), overall and per image type."""
     images, labels, domains = part
@@ -281,18 +295,13 @@ def train(
                 sample_weight[label_rows[rows]] * image_weight[rows],
                 args.mixup,
             )
-            paired = torch.from_numpy(partners[batch] >= 0).to(device) if args.pair_alignment else None
-            if paired is not None and paired.any():
-                partner_rows = torch.from_numpy(partners[batch]).to(device)[paired]
-                inputs = torch.cat([inputs, page_input(images[partner_rows], train=True)])
             with torch.autocast(device.type, torch.bfloat16, enabled=images.is_cuda):
                 embedding = model.embedding(inputs)
-                logits = model.classify(embedding[: len(batch)]).float()
+                logits = model.classify(embedding).float()
             per_image = -(batch_targets * F.log_softmax(logits, 1)).sum(1)
             loss = (per_image * batch_weights).mean()
-            if paired is not None and paired.any():
-                own = embedding[: len(batch)][paired]
-                loss = loss + args.pair_alignment * alignment_loss(own, embedding[len(batch) :])
+            if args.pair_alignment:
+                loss = loss + args.pair_alignment * partner_alignment(model, images, partners[batch], embedding)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -378,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=0.0,
         help="weight of a loss pulling each close-up's embedding towards its lesion's dermoscopic photo's "
-        "(cosine distance; the partner photos join the batch, so use it with --start's frozen batch norms)",
+        "(cosine distance; the partner photos run in training mode, so use it with --start's frozen batch norms)",
     )
     parser.add_argument("--lr", type=float, default=6e-4)
     parser.add_argument("--weight-decay", type=float, default=1e-4)

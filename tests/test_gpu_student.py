@@ -316,8 +316,32 @@ def test_the_alignment_loss_pulls_the_close_up_and_leaves_its_partner_where_it_i
     assert loss.item() == pytest.approx(0.5)  # the same direction costs 0, a right angle 1
     loss.backward()
     assert partners.grad is None and own.grad[1].abs().sum() > 0 and own.grad[0].abs().sum() == 0
-    with pytest.raises(SystemExit):  # the partners join the batch: only with frozen batch norms, and no mixup
+    with pytest.raises(SystemExit):  # the partners run in training mode: only with frozen batch norms, and no mixup
         gpu_student.main(["--pack", "P", "--teacher-weight", "0", "--out", "R", "--pair-alignment", "1"])
+
+
+@needs_torch
+def test_only_close_ups_with_a_partner_are_pulled_and_the_partners_pass_builds_no_graph():
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(3, 2))
+
+        def embedding(self, x: torch.Tensor) -> torch.Tensor:
+            return x.mean((2, 3)) @ self.weight
+
+    gpu_student = _gpu_student_module()
+    model = Pooled()
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (4, 150, 200, 3), dtype=np.uint8))
+    own = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], requires_grad=True)
+    loss = gpu_student.partner_alignment(model, images, np.array([-1, 3, -1]), own)
+    loss.backward()
+    assert loss.item() > 0 and model.weight.grad is None  # the partner's embedding is held fixed
+    assert own.grad[1].abs().sum() > 0 and own.grad[[0, 2]].abs().sum() == 0
+    unpaired = gpu_student.partner_alignment(model, images, np.array([-1, -1, -1]), own)
+    assert unpaired.item() == 0.0
 
 
 @needs_torch
