@@ -200,9 +200,9 @@ def dermoscopic_partners(groups: np.ndarray, domains: np.ndarray) -> np.ndarray:
     )
 
 
-def with_paired_clinical_rows(teacher: np.ndarray, groups: np.ndarray, domains: np.ndarray) -> np.ndarray:
-    """Teacher rows where each clinical close-up's row is the mean of its own and its lesion's dermoscopic photo's."""
-    partners = dermoscopic_partners(groups, domains)
+def with_paired_clinical_rows(teacher: np.ndarray, partners: np.ndarray) -> np.ndarray:
+    """Teacher rows where each clinical close-up's row is the mean of its own and its lesion's dermoscopic photo's
+    (``partners``: from :func:`dermoscopic_partners`)."""
     rows = np.flatnonzero(partners >= 0)
     paired = teacher.copy()
     paired[rows] = (teacher[rows] + teacher[partners[rows]]) / 2
@@ -427,15 +427,15 @@ def main(argv: list[str] | None = None) -> None:
         else np.zeros((len(train_labels), CLASSES), np.float32)
     )
     count = len(train_labels)
-    groups, domains = packed["train_groups"][:count], packed["train_domains"][:count]
+    partners = dermoscopic_partners(packed["train_groups"][:count], packed["train_domains"][:count])
     if args.clinical_teacher == "paired-mean":
-        teacher = with_paired_clinical_rows(teacher, groups, domains)
+        teacher = with_paired_clinical_rows(teacher, partners)
     targets = soft_targets(train_labels, teacher, args.teacher_weight)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)
     training = (train_images, train_labels, parts["train"][2])
     model, history, best_epoch, resumed_seconds = train(
-        args, pack["held_out_digest"], weights, training, validation, targets, dermoscopic_partners(groups, domains)
+        args, pack["held_out_digest"], weights, training, validation, targets, partners
     )
     np.savez(args.out / WEIGHTS, **model.keras_state())
     facts = {

@@ -290,7 +290,8 @@ def test_a_close_up_can_be_taught_the_mean_of_its_own_and_its_dermoscopic_pairs_
     domains = np.array(
         ["ham10000 dermoscopic", "milk10k clinical", "milk10k dermoscopic", "milk10k clinical", "milk10k dermoscopic"]
     )
-    paired = _gpu_student_module().with_paired_clinical_rows(teacher, groups, domains)
+    gpu_student = _gpu_student_module()
+    paired = gpu_student.with_paired_clinical_rows(teacher, gpu_student.dermoscopic_partners(groups, domains))
     np.testing.assert_allclose(paired[1], [0.35, 0.65])  # the close-up meets its lesion's dermoscopic photo
     np.testing.assert_allclose(np.delete(paired, 1, axis=0), np.delete(teacher, 1, axis=0))  # no pair: its own
     np.testing.assert_allclose(teacher[1], [0.2, 0.8])  # the teacher's rows are left as they were
