@@ -176,9 +176,15 @@ def mixed_up(
     return blend(inputs), blend(targets), blend(weights)
 
 
-def soft_targets(labels: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
-    """(1 - weight) x the true class + weight x the teacher's probabilities."""
-    return (1.0 - weight) * np.eye(CLASSES, dtype=np.float32)[labels] + weight * teacher.astype(np.float32)
+def soft_targets(labels: np.ndarray, teacher: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Per row, (1 - share) x the true class + share x the teacher's probabilities."""
+    share = np.asarray(shares, np.float32)[:, None]
+    return (1.0 - share) * np.eye(CLASSES, dtype=np.float32)[labels] + share * teacher.astype(np.float32)
+
+
+def teacher_shares(domains: np.ndarray, clinical: float, dermoscopic: float) -> np.ndarray:
+    """The teacher's share in each row's target: ``clinical`` for a close-up, ``dermoscopic`` for any other photo."""
+    return np.where(domains == CLINICAL, clinical, dermoscopic).astype(np.float32)
 
 
 def teacher_rows(teacher_dir: Path, train_ids: np.ndarray) -> np.ndarray:
@@ -363,7 +369,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--teacher", type=Path, help="`trainer teach` folder of the same split (teacher weight > 0)")
     parser.add_argument("--out", type=Path, required=True, help="folder for student.npz and run.json")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--teacher-weight", type=float, default=0.4, help="share of the teacher in each target")
+    parser.add_argument(
+        "--teacher-weight",
+        type=float,
+        default=0.4,
+        help="share of the teacher in each close-up's target (and each dermoscopic photo's, by default)",
+    )
+    parser.add_argument(
+        "--dermoscopic-teacher-weight",
+        type=float,
+        help="the teacher's share in a dermoscopic photo's target (default: --teacher-weight); with --start, 1 "
+        "anchors those photos to the start's own outputs while close-ups learn (learning without forgetting)",
+    )
     parser.add_argument(
         "--clinical-teacher",
         choices=("own", "paired-mean"),
@@ -413,8 +430,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--limit", type=int, help="use only the first N images of each part (quick checks)")
     args = parser.parse_args(argv)
-    if args.teacher is None and args.teacher_weight > 0:
-        parser.error("--teacher-weight above 0 needs --teacher (or pass --teacher-weight 0)")
+    if args.dermoscopic_teacher_weight is None:
+        args.dermoscopic_teacher_weight = args.teacher_weight
+    if args.teacher is None and max(args.teacher_weight, args.dermoscopic_teacher_weight) > 0:
+        parser.error("a teacher weight above 0 needs --teacher (or pass --teacher-weight 0)")
     if args.pair_alignment and (args.start is None or args.mixup):
         parser.error("--pair-alignment needs --start (frozen batch norms) and no --mixup (blended photos have no pair)")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -430,7 +449,8 @@ def main(argv: list[str] | None = None) -> None:
     partners = dermoscopic_partners(packed["train_groups"][:count], packed["train_domains"][:count])
     if args.clinical_teacher == "paired-mean":
         teacher = with_paired_clinical_rows(teacher, partners)
-    targets = soft_targets(train_labels, teacher, args.teacher_weight)
+    shares = teacher_shares(packed["train_domains"][:count], args.teacher_weight, args.dermoscopic_teacher_weight)
+    targets = soft_targets(train_labels, teacher, shares)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)
     training = (train_images, train_labels, parts["train"][2])

@@ -203,6 +203,9 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
     assert bare_facts["teacher"] is None and bare_facts["arguments"]["start"] == str(start)
     with pytest.raises(SystemExit):
         _gpu_student_module().main(["--pack", str(pack), "--out", str(tmp_path / "refused"), *quick])
+    with pytest.raises(SystemExit):
+        _gpu_student_module().main(["--pack", str(pack), "--teacher-weight", "0", "--dermoscopic-teacher-weight", "1",
+                                    "--out", str(tmp_path / "refused"), *quick])  # fmt: skip
 
     # Interrupted in its second epoch, the same command goes on from the first and ends where an unbroken run does.
     two = ["--pack", str(pack), "--teacher-weight", "0", "--epochs", "2", "--batch-size", "8"]
@@ -295,6 +298,20 @@ def test_a_close_up_can_be_taught_the_mean_of_its_own_and_its_dermoscopic_pairs_
     np.testing.assert_allclose(paired[1], [0.35, 0.65])  # the close-up meets its lesion's dermoscopic photo
     np.testing.assert_allclose(np.delete(paired, 1, axis=0), np.delete(teacher, 1, axis=0))  # no pair: its own
     np.testing.assert_allclose(teacher[1], [0.2, 0.8])  # the teacher's rows are left as they were
+
+
+@needs_torch
+def test_dermoscopic_photos_can_be_taught_by_the_teacher_alone_while_close_ups_keep_their_labels():
+    gpu_student = _gpu_student_module()
+    labels = np.array([0, 3, 6])
+    teacher = np.random.default_rng(0).dirichlet(np.ones(7), size=3).astype(np.float32)
+    domains = np.array(["ham10000 dermoscopic", "milk10k clinical", "milk10k dermoscopic"])
+    targets = gpu_student.soft_targets(labels, teacher, gpu_student.teacher_shares(domains, 0.4, 1.0))
+    np.testing.assert_allclose(targets[[0, 2]], teacher[[0, 2]], rtol=1e-6)  # anchored to the teacher
+    np.testing.assert_allclose(targets[1], 0.6 * np.eye(7)[3] + 0.4 * teacher[1], rtol=1e-6)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)
+    shared = gpu_student.soft_targets(labels, teacher, gpu_student.teacher_shares(domains, 0.4, 0.4))
+    np.testing.assert_allclose(shared, 0.6 * np.eye(7)[labels] + 0.4 * teacher, rtol=1e-6)
 
 
 @needs_torch
