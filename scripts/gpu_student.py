@@ -182,9 +182,9 @@ def soft_targets(labels: np.ndarray, teacher: np.ndarray, shares: np.ndarray) ->
     return (1.0 - share) * np.eye(CLASSES, dtype=np.float32)[labels] + share * teacher.astype(np.float32)
 
 
-def teacher_shares(domains: np.ndarray, clinical: float, dermoscopic: float) -> np.ndarray:
-    """The teacher's share in each row's target: ``clinical`` for a close-up, ``dermoscopic`` for any other photo."""
-    return np.where(domains == CLINICAL, clinical, dermoscopic).astype(np.float32)
+def per_photo_type(domains: np.ndarray, close_up: float, other: float) -> np.ndarray:
+    """One value per row: ``close_up`` for a clinical close-up, ``other`` for any other photo."""
+    return np.where(domains == CLINICAL, close_up, other).astype(np.float32)
 
 
 def teacher_rows(teacher_dir: Path, train_ids: np.ndarray) -> np.ndarray:
@@ -261,7 +261,7 @@ def train(
         torch.manual_seed(args.seed)
     class_weight = sqrt_class_weights(labels)
     sample_weight = torch.tensor(class_weight / class_weight[labels].mean(), dtype=torch.float32, device=device)
-    image_weight = torch.from_numpy(np.where(domains == CLINICAL, args.clinical_weight, 1.0).astype(np.float32))
+    image_weight = torch.from_numpy(per_photo_type(domains, args.clinical_weight, 1.0))
     image_weight = image_weight.to(device)
     target_rows = torch.from_numpy(targets).to(device)
     label_rows = torch.from_numpy(labels).to(device)
@@ -446,10 +446,11 @@ def main(argv: list[str] | None = None) -> None:
         else np.zeros((len(train_labels), CLASSES), np.float32)
     )
     count = len(train_labels)
-    partners = dermoscopic_partners(packed["train_groups"][:count], packed["train_domains"][:count])
+    groups, domains = packed["train_groups"][:count], packed["train_domains"][:count]
+    partners = dermoscopic_partners(groups, domains)
     if args.clinical_teacher == "paired-mean":
         teacher = with_paired_clinical_rows(teacher, partners)
-    shares = teacher_shares(packed["train_domains"][:count], args.teacher_weight, args.dermoscopic_teacher_weight)
+    shares = per_photo_type(domains, args.teacher_weight, args.dermoscopic_teacher_weight)
     targets = soft_targets(train_labels, teacher, shares)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)

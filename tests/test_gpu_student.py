@@ -306,11 +306,11 @@ def test_dermoscopic_photos_can_be_taught_by_the_teacher_alone_while_close_ups_k
     labels = np.array([0, 3, 6])
     teacher = np.random.default_rng(0).dirichlet(np.ones(7), size=3).astype(np.float32)
     domains = np.array(["ham10000 dermoscopic", "milk10k clinical", "milk10k dermoscopic"])
-    targets = gpu_student.soft_targets(labels, teacher, gpu_student.teacher_shares(domains, 0.4, 1.0))
+    targets = gpu_student.soft_targets(labels, teacher, gpu_student.per_photo_type(domains, 0.4, 1.0))
     np.testing.assert_allclose(targets[[0, 2]], teacher[[0, 2]], rtol=1e-6)  # anchored to the teacher
     np.testing.assert_allclose(targets[1], 0.6 * np.eye(7)[3] + 0.4 * teacher[1], rtol=1e-6)
     np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)
-    shared = gpu_student.soft_targets(labels, teacher, gpu_student.teacher_shares(domains, 0.4, 0.4))
+    shared = gpu_student.soft_targets(labels, teacher, gpu_student.per_photo_type(domains, 0.4, 0.4))
     np.testing.assert_allclose(shared, 0.6 * np.eye(7)[labels] + 0.4 * teacher, rtol=1e-6)
 
 
