@@ -439,24 +439,22 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True
     pack, weights, packed, parts = load_pack(args.pack, args.limit, device)
-    train_images, train_labels, _ = parts["train"]
-    teacher = (
-        teacher_rows(args.teacher, packed["train_ids"][: len(train_labels)])
-        if args.teacher
-        else np.zeros((len(train_labels), CLASSES), np.float32)
-    )
+    _, train_labels, domains = parts["train"]
     count = len(train_labels)
-    groups, domains = packed["train_groups"][:count], packed["train_domains"][:count]
-    partners = dermoscopic_partners(groups, domains)
+    teacher = (
+        teacher_rows(args.teacher, packed["train_ids"][:count])
+        if args.teacher
+        else np.zeros((count, CLASSES), np.float32)
+    )
+    partners = dermoscopic_partners(packed["train_groups"][:count], domains)
     if args.clinical_teacher == "paired-mean":
         teacher = with_paired_clinical_rows(teacher, partners)
     shares = per_photo_type(domains, args.teacher_weight, args.dermoscopic_teacher_weight)
     targets = soft_targets(train_labels, teacher, shares)
     validation = parts["validation"][:2]
     args.out.mkdir(parents=True, exist_ok=True)
-    training = (train_images, train_labels, parts["train"][2])
     model, history, best_epoch, resumed_seconds = train(
-        args, pack["held_out_digest"], weights, training, validation, targets, partners
+        args, pack["held_out_digest"], weights, parts["train"], validation, targets, partners
     )
     np.savez(args.out / WEIGHTS, **model.keras_state())
     facts = {
