@@ -9,7 +9,8 @@ with `--colour-constancy shades-of-gray` (Shades of Gray at the input, x1.5 alig
 75x100 input, EfficientNet-Lite0, dropout, batch norm, Dense 256, dropout, Dense 7), trained in PyTorch
 because the GPU machines have PyTorch, not TensorFlow. Each training image is augmented on the GPU at its
 200x150 pack resolution (rotation, scale, aspect, flips, shifts, white balance, saturation, contrast,
-brightness, gamma, noise), then area-resized to the 75x100 the page sends (with `--mixup ALPHA`, each batch is
+brightness, gamma, noise; with `--clinical-augmentation strong`, close-ups also get a wider zoom, a second colour
+jitter and random blur), then area-resized to the 75x100 the page sends (with `--mixup ALPHA`, each batch is
 then blended with a shuffled copy of itself, targets and weights too). Targets blend the true class with
 the teacher's probabilities (with `--clinical-teacher paired-mean`, a MILK10k close-up's teacher row is the
 mean of its own and its lesion's dermoscopic photo's, since the teacher judges the dermoscopic one far
@@ -138,14 +139,32 @@ def freeze_batch_norms(model: nn.Module) -> None:
             module.eval()
 
 
-def page_input(images: torch.Tensor, train: bool) -> torch.Tensor:
+def blurred(x: torch.Tensor) -> torch.Tensor:
+    """Two passes of a 3x3 box filter (about a Gaussian of sigma 1.2 px) over a NCHW batch, edges replicated."""
+    for _ in range(2):
+        x = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return x
+
+
+def stronger(x: torch.Tensor) -> torch.Tensor:
+    """A second colour jitter on top of the first, then a random share (0-1) of :func:`blurred`: a phone's
+    white balance, exposure and focus vary more than a dermatoscope's (0..1 NCHW)."""
+    x = recolour(x.clamp(0, 1))
+    share = torch.rand(x.shape[0], 1, 1, 1, device=x.device)
+    return x + share * (blurred(x) - x)
+
+
+def page_input(images: torch.Tensor, train: bool, strong: torch.Tensor | None = None) -> torch.Tensor:
     """uint8 NHWC 150x200 -> NCHW 0..255 at 75x100 (2x2 area resize, rounded as the page's canvas is),
-    augmented at the pack resolution first when training."""
+    augmented at the pack resolution first when training; rows where ``strong`` is true get a wider zoom and
+    :func:`stronger`'s extra jitter, drawn after the others' so that those draw what they would without it."""
     x = images.permute(0, 3, 1, 2).float() / 255.0
     if train:
-        n = x.shape[0]
-        grid = F.affine_grid(random_affine(n, x.shape[3] / x.shape[2], x.device), x.shape, align_corners=False)
+        n, aspect_ratio = x.shape[0], x.shape[3] / x.shape[2]
+        grid = F.affine_grid(random_affine(n, aspect_ratio, x.device, strong), x.shape, align_corners=False)
         x = recolour(F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False))
+        if strong is not None and strong.any():
+            x[strong] = stronger(x[strong])
     x = F.adaptive_avg_pool2d(x.clamp(0, 1) * 255.0, INPUT_SIZE)
     return x.round()
 
@@ -263,6 +282,7 @@ def train(
     sample_weight = torch.tensor(class_weight / class_weight[labels].mean(), dtype=torch.float32, device=device)
     image_weight = torch.from_numpy(per_photo_type(domains, args.clinical_weight, 1.0))
     image_weight = image_weight.to(device)
+    strong_rows = torch.from_numpy(domains == CLINICAL).to(device) if args.clinical_augmentation == "strong" else None
     target_rows = torch.from_numpy(targets).to(device)
     label_rows = torch.from_numpy(labels).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -296,7 +316,7 @@ def train(
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             rows = torch.from_numpy(batch).to(device)
             inputs, batch_targets, batch_weights = mixed_up(
-                page_input(images[rows], train=True),
+                page_input(images[rows], train=True, strong=None if strong_rows is None else strong_rows[rows]),
                 target_rows[rows],
                 sample_weight[label_rows[rows]] * image_weight[rows],
                 args.mixup,
@@ -398,6 +418,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--clinical-weight", type=float, default=1.0, help="loss weight of a clinical close-up (dermoscopic: 1)"
+    )
+    parser.add_argument(
+        "--clinical-augmentation",
+        choices=("standard", "strong"),
+        default="standard",
+        help="strong: close-ups get a wider zoom (0.6-1.3), a second colour jitter and random blur on top of the "
+        "augmentation every photo gets",
     )
     parser.add_argument(
         "--pair-alignment",

@@ -158,14 +158,22 @@ def set_learning_rate(
         group["lr"] = peak * warm_up * 0.5 * (1 + math.cos(math.pi * step / (epochs * steps_per_epoch)))
 
 
+SCALE, WIDE_SCALE = (0.7, 1.1), (0.6, 1.3)  # random_affine's zoom ranges
+
+
 def _uniform(n: int, low: float, high: float, *shape: int, device: torch.device) -> torch.Tensor:
     return torch.empty(n, *shape, device=device).uniform_(low, high)
 
 
-def random_affine(n: int, aspect_ratio: float, device: torch.device) -> torch.Tensor:
-    """Rotation of any angle, scale 0.7-1.1, aspect +-20%, flips and shifts, in affine_grid's coordinates."""
+def random_affine(n: int, aspect_ratio: float, device: torch.device, wide: torch.Tensor | None = None) -> torch.Tensor:
+    """Rotation of any angle, scale 0.7-1.1 (0.6-1.3 in rows where ``wide`` is true; below 1 zooms in), aspect
+    +-20%, flips and shifts, in affine_grid's coordinates. ``wide`` only stretches the rows' draws, so every
+    other row draws what it would without it."""
     angle = _uniform(n, 0, 2 * math.pi, device=device)
-    scale = _uniform(n, 0.7, 1.1, device=device)
+    scale = _uniform(n, *SCALE, device=device)
+    if wide is not None:
+        stretched = WIDE_SCALE[0] + (scale - SCALE[0]) * (WIDE_SCALE[1] - WIDE_SCALE[0]) / (SCALE[1] - SCALE[0])
+        scale = torch.where(wide, stretched, scale)
     aspect = torch.exp(_uniform(n, -0.2, 0.2, device=device))
     flip = torch.where(torch.rand(n, device=device) < 0.5, -1.0, 1.0)
     scale_x, scale_y = scale * aspect.sqrt() * flip, scale / aspect.sqrt()

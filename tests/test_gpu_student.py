@@ -381,3 +381,32 @@ def test_mixup_blends_inputs_targets_and_weights_of_two_photos_by_one_share():
         if others:
             shares.add(round(share, 5))
     assert len(shares) == 1 and 0 < shares.pop() < 1  # one share for the whole batch
+
+
+@needs_torch
+def test_strong_augmentation_changes_only_the_rows_it_is_asked_for():
+    import torch
+
+    page_input = _gpu_student_module().page_input
+    images = torch.randint(0, 256, (6, 150, 200, 3), dtype=torch.uint8)
+    strong = torch.tensor([True, False, True, False, False, True])
+    torch.manual_seed(3)
+    standard = page_input(images, train=True)
+    torch.manual_seed(3)
+    stronger = page_input(images, train=True, strong=strong)
+    assert stronger.shape == (6, 3, 75, 100) and stronger.min() >= 0 and stronger.max() <= 255
+    assert torch.equal(stronger[~strong], standard[~strong])  # the other photos draw what they always drew
+    assert all(not torch.equal(stronger[row], standard[row]) for row in strong.nonzero().flatten())
+
+
+@needs_torch
+def test_the_blur_keeps_flat_colour_and_smooths_noise():
+    import torch
+
+    blurred = _gpu_student_module().blurred
+    flat = torch.full((1, 3, 10, 12), 0.4)
+    assert torch.allclose(blurred(flat), flat)
+    noise = torch.rand(2, 3, 30, 40)
+    smoothed = blurred(noise)
+    assert smoothed.shape == noise.shape and smoothed.std() < noise.std() / 2
+    assert smoothed.mean().item() == pytest.approx(noise.mean().item(), abs=0.01)
