@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from gpu_teacher import (
     CLASSES,
     STARTED,
+    WIDE_SCALE,
     EfficientNetLite,
     load_pack,
     log,
@@ -423,8 +424,8 @@ def main(argv: list[str] | None = None) -> None:
         "--clinical-augmentation",
         choices=("standard", "strong"),
         default="standard",
-        help="strong: close-ups get a wider zoom (0.6-1.3), a second colour jitter and random blur on top of the "
-        "augmentation every photo gets",
+        help=f"strong: close-ups get a wider zoom ({WIDE_SCALE[0]}-{WIDE_SCALE[1]}), a second colour jitter and "
+        "random blur on top of the augmentation every photo gets",
     )
     parser.add_argument(
         "--pair-alignment",
