@@ -19,8 +19,10 @@ warm-up and cosine decay; the epoch with the best validation balanced accuracy i
 (`trainer teach --exported MODEL --student-start FILE`) it fine-tunes that exported network instead, its batch
 norms frozen; there `--pair-alignment W` also pulls each MILK10k close-up's embedding (the classifier's input)
 towards its lesion's dermoscopic photo's, run through the network without gradients. RUN/student.npz holds
-its weights under PyTorch names, RUN/run.json the recipe and history; `trainer build --weights
-RUN/student.npz` loads them into the Keras model, then calibrates, exports and reports as for any build.
+its weights under PyTorch names, RUN/run.json the recipe, the history and the scores per image type on the
+un-augmented training, validation and test images (the training scores show how closely each photo type was
+fitted); `trainer build --weights RUN/student.npz` loads them into the Keras model, then calibrates, exports and
+reports as for any build.
 Each epoch leaves RUN/checkpoint.pt, so the same command run again after an interruption goes on from the last
 finished epoch (a CPU run takes hours).
 """
@@ -496,6 +498,7 @@ def main(argv: list[str] | None = None) -> None:
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "seconds": resumed_seconds + time.time() - STARTED,
         "best_epoch": best_epoch,
+        "train": per_type(model, parts["train"]),
         "validation": per_type(model, parts["validation"]),
         "test": per_type(model, parts["test"]),
         "history": history,

@@ -187,6 +187,8 @@ def test_the_gpu_student_trains_on_a_pack_into_weights_that_build_loads(ham_layo
     _gpu_student_module().main(["--pack", str(pack), "--teacher", str(teacher), "--out", str(run), *quick])
     facts = json.loads((run / RUN_FACTS).read_text())
     assert facts["best_epoch"] == 1 and facts["architecture"]["colour_constancy"] == "shades-of-gray"
+    for part in ("train", "validation", "test"):
+        assert 0 <= facts[part]["all"]["balanced_accuracy"] <= 1 and "ham10000 dermoscopic" in facts[part]
     out = tmp_path / "model"
     _cli("build", "--data", str(ham_layout), "--colour-constancy", "shades-of-gray", "--weights",
          str(run / "student.npz"), "--out", str(out))  # fmt: skip
