@@ -166,8 +166,8 @@ def _uniform(n: int, low: float, high: float, *shape: int, device: torch.device)
 
 
 def random_affine(n: int, aspect_ratio: float, device: torch.device, wide: torch.Tensor | None = None) -> torch.Tensor:
-    """Rotation of any angle, scale 0.7-1.1 (0.6-1.3 in rows where ``wide`` is true; below 1 zooms in), aspect
-    +-20%, flips and shifts, in affine_grid's coordinates. ``wide`` only stretches the rows' draws, so every
+    """Rotation of any angle, scale within ``SCALE`` (``WIDE_SCALE`` in rows where ``wide`` is true; below 1 zooms
+    in), aspect +-20%, flips and shifts, in affine_grid's coordinates. ``wide`` only stretches the rows' draws, so every
     other row draws what it would without it."""
     angle = _uniform(n, 0, 2 * math.pi, device=device)
     scale = _uniform(n, *SCALE, device=device)
